@@ -1,0 +1,198 @@
+"""Typed configs: dataclasses loaded from TOML, with ``--set a.b=value`` overrides.
+
+Every key is checked against the dataclass: an unknown key or a value of the wrong type is one
+``ConfigError`` naming the key. Override values are parsed by the field's type (``--set
+train.lr=3e-4`` is a float, ``--set model.attention=torch_sdpa`` a string, ``--set x.tags=["a","b"]``
+a list).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tomli_w
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a table, got {value!r}")
+        return config_from_dict(tp, value, prefix=f"{key}.")
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"{key}: expected one of {', '.join(map(repr, args))}, got {value!r}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        item = args[0] if args else Any
+        out = [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(out) if origin is tuple else out
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a table, got {value!r}")
+        return dict(value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)  # allow 1e6 for step counts
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    if tp is Path:
+        if isinstance(value, str | Path):
+            return Path(value)
+        raise ConfigError(f"{key}: expected a path, got {value!r}")
+    return value
+
+
+def config_from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
+    """Build ``cls`` from a dict, checking every key and type."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        raise ConfigError(
+            f"unknown config key {prefix}{unknown[0]!r}; known keys under {prefix.rstrip('.') or 'the top level'}: "
+            + ", ".join(fields)
+        )
+    kwargs = {name: _coerce(value, hints[name], f"{prefix}{name}") for name, value in data.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as e:  # a required field was not given
+        raise ConfigError(f"{prefix.rstrip('.') or cls.__name__}: {e}") from None
+
+
+def _field_type(cls: Any, dotted: str) -> Any:
+    tp = cls
+    for part in dotted.split("."):
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            tp = next((a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)), tp)
+        if not dataclasses.is_dataclass(tp):
+            raise ConfigError(f"unknown config key {dotted!r}: {part!r} is not a table")
+        hints = typing.get_type_hints(tp)
+        if part not in hints:
+            raise ConfigError(f"unknown config key {dotted!r}; known keys: {', '.join(hints)}")
+        tp = hints[part]
+    return tp
+
+
+def parse_override_value(raw: str, tp: Any) -> Any:
+    """Parse the text after ``=`` by the type of the field it sets."""
+    text = raw.strip()
+    if tp is str or tp is Path or (typing.get_origin(tp) is typing.Literal and all(
+            isinstance(a, str) for a in typing.get_args(tp))):
+        return text
+    if text.lower() in ("none", "null"):
+        return None
+    if tp is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word for a str | None field, or a value the type check will reject
+
+
+def apply_overrides(cls: type, data: dict[str, Any], overrides: typing.Iterable[str]) -> dict[str, Any]:
+    """Apply ``a.b=value`` strings to a nested dict (a copy), parsing values by the field types of ``cls``."""
+    data = _deepcopy_dicts(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like key=value")
+        dotted, raw = item.split("=", 1)
+        dotted = dotted.strip()
+        tp = _field_type(cls, dotted)
+        node = data
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{dotted}: {p!r} is not a table")
+        node[leaf] = parse_override_value(raw, tp)
+    return data
+
+
+def _deepcopy_dicts(d: dict) -> dict:
+    return {k: _deepcopy_dicts(v) if isinstance(v, dict) else v for k, v in d.items()}
+
+
+def load_config(cls: type[T], path: str | Path | None = None, overrides: typing.Iterable[str] = (),
+                data: dict[str, Any] | None = None) -> T:
+    """Load ``cls`` from a TOML file (or a dict), then apply overrides."""
+    base: dict[str, Any] = dict(data or {})
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            base = {**base, **tomllib.loads(p.read_text())}
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{p}: invalid TOML: {e}") from None
+    return config_from_dict(cls, apply_overrides(cls, base, overrides))
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """A TOML-ready dict: Paths become strings, tuples lists, and None values are left out."""
+
+    def clean(v: Any) -> Any:
+        if dataclasses.is_dataclass(v):
+            return {f.name: clean(getattr(v, f.name)) for f in dataclasses.fields(v)
+                    if getattr(v, f.name) is not None}
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items() if x is not None}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        if isinstance(v, Path):
+            return str(v)
+        return v
+
+    return clean(cfg)
+
+
+def config_to_toml(cfg: Any) -> str:
+    return tomli_w.dumps(config_to_dict(cfg))

@@ -1,0 +1,1 @@
+"""lmforge-model plugin: registers this package's parts with the lmforge host."""

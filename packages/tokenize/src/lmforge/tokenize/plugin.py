@@ -1,0 +1,1 @@
+"""lmforge-tokenize plugin: registers this package's parts with the lmforge host."""
