@@ -15,15 +15,16 @@ from .errors import LmforgeError
 from .plugins import get_host
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show full tracebacks.")
-def cli(debug: bool) -> None:
-    """lmforge: build language models from scratch, end to end."""
-    if debug:
-        os.environ["LMFORGE_DEBUG"] = "1"
-
-
 def build_cli() -> click.Group:
+    """A fresh ``lmforge`` group with every command the loaded plugins contribute."""
+
+    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.option("--debug", is_flag=True, help="Show full tracebacks.")
+    def cli(debug: bool) -> None:
+        """lmforge: build language models from scratch, end to end."""
+        if debug:
+            os.environ["LMFORGE_DEBUG"] = "1"
+
     get_host().add_commands(cli)
     return cli
 

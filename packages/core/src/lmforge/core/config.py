@@ -95,8 +95,8 @@ def config_from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
     unknown = [k for k in data if k not in fields]
     if unknown:
         raise ConfigError(
-            f"unknown config key {prefix}{unknown[0]!r}; known keys under {prefix.rstrip('.') or 'the top level'}: "
-            + ", ".join(fields)
+            f"unknown config key {prefix + unknown[0]!r}; known keys under "
+            f"{prefix.rstrip('.') or 'the top level'}: " + ", ".join(fields)
         )
     kwargs = {name: _coerce(value, hints[name], f"{prefix}{name}") for name, value in data.items()}
     try:

@@ -104,10 +104,10 @@ class Host:
                 for impl in caller.get_hookimpls()
                 if impl.plugin_name == name and not impl.optionalhook
             ]
-            hints = [
-                f"{b!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(b, known, 1)) else repr(b)
-                for b in bad
-            ]
+            hints = []
+            for b in bad:
+                close = difflib.get_close_matches(b, known, 1)
+                hints.append(f"{b!r} (did you mean {close[0]!r}?)" if close else repr(b))
             return "unknown hook " + ", ".join(hints) if hints else None
         return None
 
@@ -134,7 +134,7 @@ class Host:
             raise
 
     def add_commands(self, cli) -> None:
-        for name, plugin in self.pm.list_name_plugin():
+        for name, _ in self.pm.list_name_plugin():
             caller = self.pm.subset_hook_caller(
                 "register_commands", remove_plugins=[p for n, p in self.pm.list_name_plugin() if n != name]
             )
