@@ -1,1 +1,24 @@
-"""lmforge-align plugin: registers this package's parts with the lmforge host."""
+"""lmforge-align plugin: RL losses, rewards, rollout engines and the ``lmforge align`` commands.
+
+Kept cheap to import: the parts are small pure-Python objects or factories that import torch,
+transformers or vLLM only when called.
+"""
+
+from lmforge.core import hookimpl
+
+
+@hookimpl
+def register_rl_losses(register):
+    from .rl_losses import LOSSES
+
+    for name, loss in LOSSES.items():
+        register(name, loss, description=loss.description)
+
+
+@hookimpl
+def register_rewards(register):
+    from .rewards import exact_match_reward, math_reward, r1_math_reward
+
+    register("r1_math", r1_math_reward)
+    register("math", math_reward)
+    register("exact_match", exact_match_reward)
