@@ -1,0 +1,46 @@
+"""lmforge.model: a Llama-style Transformer from scratch, its losses, optimizer, data loading,
+checkpoints and trainer.
+
+Names are imported lazily (PEP 562) so that loading ``lmforge.model.plugin`` (which imports this
+package first) stays cheap and torch is imported only when a name is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> submodule that defines it
+_EXPORTS = {
+    # layers
+    "Linear": "layers", "Embedding": "layers", "RMSNorm": "layers", "LayerNorm": "layers",
+    "SwiGLU": "layers", "SiLUMLP": "layers", "silu": "layers", "softmax": "layers",
+    "RotaryEmbedding": "rope",
+    "scaled_dot_product_attention": "attention", "MultiHeadSelfAttention": "attention",
+    "TransformerBlock": "transformer", "TransformerLM": "transformer",
+    "ModelConfig": "config",
+    # training
+    "cross_entropy": "losses",
+    "AdamW": "optim", "clip_grad_norm": "optim",
+    "cosine_lr": "schedules", "constant_lr": "schedules", "wsd_lr": "schedules",
+    "get_batch": "data", "open_tokens": "data",
+    "save_checkpoint": "checkpoint", "load_checkpoint": "checkpoint",
+    "ParallelBackend": "parallel",
+    "TrainConfig": "train_config",
+    "train": "trainer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lmforge.model' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
