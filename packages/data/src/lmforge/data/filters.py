@@ -1,0 +1,83 @@
+"""Document filters for the pipeline: ``filter(doc) -> True | (False, reason)``.
+
+A filter may also rewrite ``doc.text`` (PII masking) or add metadata (language, scores), which is how
+a step's findings travel to the writer and to ``lmforge data stats``.
+"""
+
+from __future__ import annotations
+
+from .documents import Document
+
+
+class LanguageFilter:
+    """Keep documents whose identified language is in ``languages`` with score >= ``min_score``."""
+
+    def __init__(self, languages: list[str] | None = None, min_score: float = 0.65,
+                 identifier: str = "fasttext_lid176") -> None:
+        from lmforge.core import get_part
+
+        self.languages = set(languages or ["en"])
+        self.min_score = min_score
+        self.identify = get_part("language_identifier", identifier)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        code, score = self.identify(doc.text)
+        doc.metadata["language"], doc.metadata["language_score"] = code, round(score, 4)
+        if code not in self.languages:
+            return False, "language_other"
+        if score < self.min_score:
+            return False, "language_low_score"
+        return True
+
+
+class ClassifierFilter:
+    """Drop a document when a classifier gives ``drop_label`` with confidence >= ``min_score``.
+
+    The probability of ``drop_label`` is stored as ``metadata["<classifier>_score"]`` for histograms.
+    """
+
+    def __init__(self, classifier: str, drop_label: str, min_score: float = 0.5) -> None:
+        from lmforge.core import get_part
+
+        self.name, self.drop_label, self.min_score = classifier, drop_label, min_score
+        self.classify = get_part("classifier", classifier)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        label, score = self.classify(doc.text)
+        p_drop = score if label == self.drop_label else 1.0 - score
+        doc.metadata[f"{self.name}_score"] = round(p_drop, 4)
+        if p_drop >= self.min_score:
+            return False, f"{self.name}_{self.drop_label}"
+        return True
+
+
+class PiiMaskFilter:
+    """Mask e-mails, phone numbers and IPs in place; never drops. Counts go to ``metadata["pii"]``."""
+
+    def filter(self, doc: Document) -> bool:
+        from .pii import mask_pii
+
+        doc.text, counts = mask_pii(doc.text)
+        if any(counts.values()):
+            doc.metadata["pii"] = counts
+        return True
+
+
+class LengthFilter:
+    """Drop documents shorter than ``min_chars``; cut longer than ``max_chars`` at the last line break.
+
+    The cut keeps whole lines (at most ``max_chars`` characters), so a gigantic page still yields its
+    beginning instead of being lost or stalling later steps.
+    """
+
+    def __init__(self, min_chars: int = 1, max_chars: int = 1_000_000) -> None:
+        self.min_chars, self.max_chars = min_chars, max_chars
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if len(doc.text.strip()) < self.min_chars:
+            return False, "too_short"
+        if len(doc.text) > self.max_chars:
+            cut = doc.text.rfind("\n", 0, self.max_chars)
+            doc.text = doc.text[: cut if cut > 0 else self.max_chars]
+            doc.metadata["truncated"] = True
+        return True

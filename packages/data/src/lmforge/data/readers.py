@@ -1,0 +1,210 @@
+"""Readers: WARC / WET through FastWARC, JSONL(.gz) and plain text, each yielding Documents.
+
+Bad input never raises out of a reader: it is skipped and counted in a ``SkipCounter`` under its
+reason. WARC files are read record by record; when the stream breaks (a corrupt gzip member, a
+garbled header) the reader searches forward for the next record start (a gzip member header in a
+``.gz`` file, ``WARC/1.`` in a plain one) and carries on, so one bad record costs only itself.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import mmap
+from collections.abc import Iterator
+from pathlib import Path
+
+from .documents import Document, SkipCounter
+
+# Pages larger than this are skipped as "record_too_large": real HTML rarely exceeds it, and one
+# gigantic record would otherwise dominate a worker's memory and time.
+MAX_RECORD_BYTES = 10 * 1024 * 1024
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_MAX_RESYNCS = 10_000
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(3) == _GZIP_MAGIC
+
+
+def _plain_record_end(m: mmap.mmap, start: int, content_length: int) -> int:
+    """Where an uncompressed record starting at ``start`` ends: headers, blank line, block, CRLF CRLF."""
+    header_end = m.find(b"\r\n\r\n", start)
+    return -1 if header_end < 0 else header_end + 4 + content_length + 4
+
+
+def _iter_records(path: Path, record_type, skipped: SkipCounter) -> Iterator:
+    """FastWARC records of ``record_type``, resyncing past corrupt stretches.
+
+    FastWARC skips unparseable bytes in an uncompressed file silently, so there the byte gap between
+    one record's end and the next record's start is checked: a gap is a corrupt record, counted.
+    A trailing record start that yielded nothing is a truncated record.
+    """
+    from fastwarc.warc import ArchiveIterator
+
+    size = path.stat().st_size
+    if size == 0:
+        return
+    gz = _is_gzip(path)
+    offset = 0
+    with open(path, "rb") as raw, mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        for _ in range(_MAX_RESYNCS):
+            last_start, expected_next = offset, offset
+            with open(path, "rb") as f:
+                f.seek(offset)
+                try:
+                    # Every record type is iterated (and filtered here) so that ``last_start`` tracks
+                    # the last record that parsed, wherever the stream breaks.
+                    for record in ArchiveIterator(f, parse_http=False):
+                        pos = record.stream_pos
+                        last_start = pos + offset if pos < offset else pos  # absolute either way
+                        if not gz:
+                            if last_start > expected_next + 4:
+                                skipped.add("corrupt_record")
+                            expected_next = _plain_record_end(m, last_start, record.content_length or 0)
+                        if record.record_type == record_type:
+                            yield record
+                except OSError:
+                    skipped.add("corrupt_record")
+                else:
+                    if (m.find(_GZIP_MAGIC, last_start + 1) >= 0 if gz
+                            else size > expected_next + 4 and m.find(b"WARC/1.", expected_next) >= 0):
+                        skipped.add("truncated_record")
+                    return
+            nxt = m.find(_GZIP_MAGIC if gz else b"WARC/1.", max(last_start, offset) + 1)
+            if nxt < 0:
+                return
+            offset = nxt
+
+
+def read_warc(path: str | Path, skipped: SkipCounter | None = None,
+              max_record_bytes: int = MAX_RECORD_BYTES) -> Iterator[Document]:
+    """HTTP response records of a ``.warc`` / ``.warc.gz`` file as Documents whose ``text`` is the raw
+    payload bytes; metadata: url, record_id, date, content_type, charset, source."""
+    from fastwarc.warc import WarcRecordType
+
+    path = Path(path)
+    skipped = skipped if skipped is not None else SkipCounter()
+    for record in _iter_records(path, WarcRecordType.response, skipped):
+        try:
+            record.parse_http()
+            if not record.is_http:
+                skipped.add("not_http")
+                continue
+            declared = record.content_length
+            if declared is not None and declared > max_record_bytes:
+                skipped.add("record_too_large")
+                continue
+            if "WARC-Payload-Digest" in record.headers and not record.verify_payload_digest(consume=False):
+                skipped.add("bad_digest")
+                continue
+            payload = record.reader.read()
+            content_type = record.http_content_type or ""
+            if content_type and "html" not in content_type and "xml" not in content_type:
+                skipped.add("not_html")
+                continue
+            date = record.record_date
+            yield Document(
+                text=payload,
+                id=record.record_id or f"{path.name}:{record.stream_pos}",
+                metadata={
+                    "url": record.headers.get("WARC-Target-URI"),
+                    "record_id": record.record_id,
+                    "date": date.isoformat() if date is not None else None,
+                    "content_type": content_type or None,
+                    "charset": record.http_charset,
+                    "source": str(path),
+                },
+            )
+        except (OSError, ValueError):
+            skipped.add("corrupt_record")
+
+
+def read_wet(path: str | Path, skipped: SkipCounter | None = None) -> Iterator[Document]:
+    """Conversion (plain-text) records of a WET file as Documents with ``str`` text."""
+    from fastwarc.warc import WarcRecordType
+
+    path = Path(path)
+    skipped = skipped if skipped is not None else SkipCounter()
+    for record in _iter_records(path, WarcRecordType.conversion, skipped):
+        try:
+            text = record.reader.read().decode("utf-8", errors="replace")
+            yield Document(text=text, id=record.record_id or f"{path.name}:{record.stream_pos}",
+                           metadata={"url": record.headers.get("WARC-Target-URI"),
+                                     "record_id": record.record_id, "source": str(path)})
+        except (OSError, ValueError):
+            skipped.add("corrupt_record")
+
+
+def _open_text(path: Path):
+    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+
+
+def read_jsonl(path: str | Path, skipped: SkipCounter | None = None) -> Iterator[Document]:
+    """One Document per line of a ``.jsonl`` or ``.jsonl.gz`` file (field ``text``, optional ``id``)."""
+    path = Path(path)
+    skipped = skipped if skipped is not None else SkipCounter()
+    lineno = 0
+    try:
+        with _open_text(path) as f:
+            while True:
+                try:
+                    line = f.readline()
+                except UnicodeDecodeError:
+                    skipped.add("undecodable")
+                    return  # the text stream cannot resume past a bad byte
+                if not line:
+                    return
+                lineno += 1
+                if not line.strip():
+                    continue
+                try:
+                    yield Document.from_json(json.loads(line), fallback_id=f"{path.name}:{lineno}")
+                except (ValueError, AttributeError):
+                    skipped.add("bad_json")
+    except (OSError, EOFError):
+        skipped.add("corrupt_file")
+
+
+def read_text(path: str | Path, skipped: SkipCounter | None = None,
+              separator: str | None = None) -> Iterator[Document]:
+    """A plain-text file as one Document, or several split on ``separator``."""
+    path = Path(path)
+    skipped = skipped if skipped is not None else SkipCounter()
+    try:
+        data = gzip.open(path).read() if path.name.endswith(".gz") else path.read_bytes()
+    except (OSError, EOFError):
+        skipped.add("corrupt_file")
+        return
+    text = data.decode("utf-8", errors="replace")
+    parts = text.split(separator) if separator else [text]
+    for i, part in enumerate(parts):
+        yield Document(text=part, id=f"{path.name}:{i}", metadata={"source": str(path)})
+
+
+READERS = {"warc": read_warc, "wet": read_wet, "jsonl": read_jsonl, "text": read_text}
+
+
+def guess_format(path: str | Path) -> str:
+    name = Path(path).name.lower()
+    if name.endswith((".warc", ".warc.gz")):
+        return "warc"
+    if name.endswith((".wet", ".wet.gz", ".warc.wet.gz")):
+        return "wet"
+    if name.endswith((".jsonl", ".jsonl.gz", ".json.gz")):
+        return "jsonl"
+    return "text"
+
+
+def read_documents(path: str | Path, fmt: str = "auto", skipped: SkipCounter | None = None
+                   ) -> Iterator[Document]:
+    """Documents of any supported file; ``fmt`` is ``auto`` (by suffix) or a key of ``READERS``."""
+    fmt = guess_format(path) if fmt == "auto" else fmt
+    if fmt not in READERS:
+        from lmforge.core import ConfigError
+
+        raise ConfigError(f"unknown reader {fmt!r}; known: auto, {', '.join(READERS)}")
+    return READERS[fmt](path, skipped)
