@@ -1,0 +1,33 @@
+"""lmforge.tokenize: character, byte, word and byte-level BPE tokenizers, a fast BPE trainer, interop.
+
+Names are imported on first use (PEP 562) so that importing the plugin module stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "EOT": "base", "Tokenizer": "base", "load_tokenizer": "base",
+    "BPETokenizer": "bpe",
+    "TokenizerError": "errors",
+    "read_gpt2_files": "gpt2_files", "write_gpt2_files": "gpt2_files",
+    "CL100K_PATTERN": "patterns", "GPT2_PATTERN": "patterns",
+    "encode_files_to_bin": "token_files", "open_token_file": "token_files",
+    "train_bpe": "train_bpe",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lmforge.tokenize' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

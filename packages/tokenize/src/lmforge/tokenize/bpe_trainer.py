@@ -1,0 +1,97 @@
+"""Learn BPE merges from pre-token counts, updating pair counts incrementally.
+
+Words are the distinct pre-tokens as lists of token ids, with their counts. ``where[pair]`` holds the
+words that (may) contain a pair, so a merge touches only those words. The best pair comes from a heap
+with lazy deletion: an entry is checked against the live count when popped; increases push a new entry,
+decreases are repaired when the stale entry surfaces.
+
+Ties go to the lexicographically greater pair (compared as a tuple of bytes). The heap is a min-heap,
+so each token carries a key that sorts in the reverse byte order: every byte ``x`` becomes the 16-bit
+big-endian value ``256 - x`` and the key ends with ``257``, so a proper prefix sorts after its
+extensions (b"a" > b"ab" reversed means b"a" < b"ab" in byte order, as tuples of bytes compare).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Callable
+
+_END = (257).to_bytes(2, "big")
+_BYTE_KEYS = [(256 - x).to_bytes(2, "big") for x in range(256)]
+
+
+def learn_merges(word_counts: dict[bytes, int], n_merges: int, first_id: int = 256,
+                 progress: Callable[[int], None] | None = None) -> list[tuple[int, int, int]]:
+    """-> [(left id, right id, new id)]; bytes are ids 0..255, new ids count up from ``first_id``."""
+    words: list[list[int]] = []
+    counts: list[int] = []
+    for word, c in word_counts.items():
+        if len(word) > 1:
+            words.append(list(word))
+            counts.append(c)
+    pair_counts: dict[tuple[int, int], int] = defaultdict(int)
+    where: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for wi, word in enumerate(words):
+        c = counts[wi]
+        for pair in zip(word, word[1:]):
+            pair_counts[pair] += c
+            where[pair].add(wi)
+    keys: dict[int, bytes] = {x: _BYTE_KEYS[x] + _END for x in range(256)}
+    heap = [(-c, keys[a], keys[b], a, b) for (a, b), c in pair_counts.items()]
+    heapq.heapify(heap)
+
+    merges: list[tuple[int, int, int]] = []
+    new_id = first_id
+    while len(merges) < n_merges and heap:
+        negc, _, _, a, b = heap[0]
+        live = pair_counts.get((a, b), 0)
+        if live != -negc:
+            heapq.heappop(heap)
+            if 0 < live < -negc:  # the count fell since this entry was pushed: re-file it
+                heapq.heappush(heap, (-live, keys[a], keys[b], a, b))
+            continue
+        heapq.heappop(heap)
+        keys[new_id] = keys[a][:-2] + keys[b]
+        _apply_merge(a, b, new_id, words, counts, pair_counts, where, heap, keys)
+        merges.append((a, b, new_id))
+        new_id += 1
+        if progress is not None:
+            progress(1)
+    return merges
+
+
+def _apply_merge(a, b, new_id, words, counts, pair_counts, where, heap, keys) -> None:
+    delta: dict[tuple[int, int], int] = defaultdict(int)
+    for wi in where.pop((a, b), ()):
+        word = words[wi]
+        n = len(word)
+        merged = []
+        i = 0
+        while i < n:
+            if i < n - 1 and word[i] == a and word[i + 1] == b:
+                merged.append(new_id)
+                i += 2
+            else:
+                merged.append(word[i])
+                i += 1
+        if len(merged) == n:
+            continue  # stale index entry: the pair left this word in an earlier merge
+        c = counts[wi]
+        for pair in zip(word, word[1:]):
+            delta[pair] -= c
+        for pair in zip(merged, merged[1:]):
+            delta[pair] += c
+            if new_id in pair:
+                where[pair].add(wi)
+        words[wi] = merged
+    for pair, d in delta.items():
+        if d == 0:
+            continue
+        live = pair_counts[pair] + d
+        if live <= 0:
+            del pair_counts[pair]
+        else:
+            pair_counts[pair] = live
+            if d > 0:
+                heapq.heappush(heap, (-live, keys[pair[0]], keys[pair[1]], pair[0], pair[1]))

@@ -1,0 +1,96 @@
+"""Count pre-tokens of a file: streamed in chunks cut at safe places, counted in parallel processes.
+
+Memory: each worker holds one chunk (at most ``MAX_CHUNK`` bytes) and its counts; the parent holds the
+merged counts, which grow with the number of distinct pre-tokens, not with the file size.
+
+Invalid UTF-8: each chunk is decoded with ``errors="replace"``, so every invalid byte sequence becomes
+U+FFFD before pre-tokenization (exactly what ``bytes.decode(errors="replace")`` gives for the whole
+file, since chunks are only cut before ASCII bytes).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from .cuts import first_safe_cut_bytes
+from .patterns import compile_pattern, special_splitter
+
+MIN_CHUNK = 1 << 20
+MAX_CHUNK = 32 << 20
+WINDOW = 1 << 20
+PARALLEL_ABOVE = 4 << 20  # below this a process pool costs more than it saves
+
+
+def chunk_bounds(path: Path, n_chunks: int, specials: list[str]) -> list[tuple[int, int]]:
+    """Byte ranges covering the file, each ending at a safe cut (a special token when there is one)."""
+    size = path.stat().st_size
+    raw_specials = [s.encode("utf-8") for s in specials]
+    target = max(MIN_CHUNK, min(MAX_CHUNK, size // max(n_chunks, 1) + 1))
+    maxlen = max((len(s) for s in raw_specials), default=1)
+    bounds = []
+    start = 0
+    with path.open("rb") as f:
+        while start < size:
+            pos, cut = start + target, size
+            while pos < size:
+                # read a little before ``pos`` so a cut there can see the byte (or special) before it
+                window_start = max(start + 1, pos - maxlen)
+                f.seek(window_start)
+                window = f.read(WINDOW + 2 * maxlen)
+                found = first_safe_cut_bytes(window, raw_specials, pos - window_start)
+                if found != -1:
+                    cut = window_start + found
+                    break
+                pos += WINDOW
+            bounds.append((start, cut))
+            start = cut
+    return bounds
+
+
+def _count_text(text: str, pattern: str, specials: list[str]) -> Counter:
+    regex = compile_pattern(pattern)
+    splitter = special_splitter(specials)
+    counts: Counter = Counter()
+    parts = splitter.split(text) if splitter else [text]
+    for i, part in enumerate(parts):
+        if i % 2 == 0 and part:  # odd parts are the special tokens themselves: never merged
+            counts.update(regex.findall(part))
+    return counts
+
+
+_JOB: dict = {}
+
+
+def _count_range(bounds: tuple[int, int]) -> Counter:
+    start, end = bounds
+    with open(_JOB["path"], "rb") as f:
+        f.seek(start)
+        text = f.read(end - start).decode("utf-8", errors="replace")
+    return _count_text(text, _JOB["pattern"], _JOB["specials"])
+
+
+def iter_chunk_counts(path: str | Path, specials: list[str], pattern: str = "gpt2",
+                      workers: int | None = None) -> tuple[int, Iterator[Counter]]:
+    """-> (number of chunks, iterator over each chunk's pre-token counts)."""
+    path = Path(path)
+    workers = workers or os.cpu_count() or 1
+    size = path.stat().st_size
+    if workers == 1 or size < PARALLEL_ABOVE:
+        bounds = chunk_bounds(path, 1 if size < PARALLEL_ABOVE else max(1, size // MAX_CHUNK), specials)
+    else:
+        bounds = chunk_bounds(path, workers * 4, specials)
+    _JOB.update(path=str(path), pattern=pattern, specials=list(specials))
+    if workers == 1 or len(bounds) == 1:
+        return len(bounds), map(_count_range, bounds)
+    return len(bounds), _pool_map(bounds, min(workers, len(bounds)))
+
+
+def _pool_map(bounds: list[tuple[int, int]], workers: int) -> Iterator[Counter]:
+    # fork: workers inherit _JOB and the imported modules, so starting them is cheap
+    ctx = mp.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        yield from pool.imap_unordered(_count_range, bounds)

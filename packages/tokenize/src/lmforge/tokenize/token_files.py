@@ -1,0 +1,127 @@
+"""Flat token files: ``tokens.bin`` (uint16 when the vocabulary fits, else uint32) + ``tokens.bin.json``.
+
+The sidecar is ``{"dtype": "uint16", "count": N, "vocab_size": V, "eot_id": id}``. Each input file is
+encoded on its own and followed by the end-of-text id, so documents (files, or the parts of a file
+already separated by ``<|endoftext|>``) are separated by ``eot_id``. Large files are cut at safe places
+(see ``cuts``) and the pieces encoded in parallel processes; ids equal a sequential ``encode``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lmforge.core import atomic_open, atomic_write
+
+from .cuts import first_safe_cut_bytes
+from .errors import TokenizerError
+
+PIECE_BYTES = 1 << 20
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    return np.dtype(np.uint16 if vocab_size <= 1 << 16 else np.uint32)
+
+
+def _pieces(path: Path, specials: list[str]) -> Iterator[tuple[str, int, int]]:
+    """Byte ranges of ``path`` of about PIECE_BYTES each, cut where encoding is unaffected."""
+    raw_specials = [s.encode("utf-8") for s in specials]
+    maxlen = max((len(s) for s in raw_specials), default=1)
+    size = path.stat().st_size
+    start = 0
+    with path.open("rb") as f:
+        while start < size:
+            pos, cut = start + PIECE_BYTES, size
+            while pos < size:
+                window_start = max(start + 1, pos - maxlen)
+                f.seek(window_start)
+                window = f.read(PIECE_BYTES + 2 * maxlen)
+                found = first_safe_cut_bytes(window, raw_specials, pos - window_start)
+                if found != -1:
+                    cut = window_start + found
+                    break
+                pos += PIECE_BYTES
+            yield str(path), start, cut
+            start = cut
+
+
+_TOKENIZER: list = []
+
+
+def _encode_piece(job: tuple[str, int, int]) -> np.ndarray:
+    path, start, end = job
+    with open(path, "rb") as f:
+        f.seek(start)
+        text = f.read(end - start).decode("utf-8", errors="replace")
+    tok = _TOKENIZER[0]
+    return np.asarray(tok.encode(text), dtype=token_dtype(tok.vocab_size))
+
+
+def encode_files_to_bin(tokenizer, input_files: Sequence[str | Path], out_path: str | Path,
+                        workers: int | None = None, progress: bool = False) -> dict:
+    """Encode ``input_files`` into ``out_path`` + sidecar; returns the sidecar dict."""
+    files = [Path(p) for p in ([input_files] if isinstance(input_files, str | Path) else input_files)]
+    for p in files:
+        if not p.is_file():
+            raise TokenizerError(f"input file not found: {p}")
+    eot = tokenizer.eot_id
+    dtype = token_dtype(tokenizer.vocab_size)
+    eot_arr = None if eot is None else np.asarray([eot], dtype=dtype)
+    jobs = [job for p in files if p.stat().st_size for job in _pieces(p, tokenizer.special_tokens)]
+    file_ends = {(str(p), p.stat().st_size) for p in files}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=sum(p.stat().st_size for p in files), unit="B", unit_scale=True, desc="encoding")
+    _TOKENIZER[:] = [tokenizer]
+    count = 0
+    try:
+        with atomic_open(out_path, "wb") as out:
+            encoded = _map(_encode_piece, jobs, workers or os.cpu_count() or 1)
+            for (path, start, end), arr in zip(jobs, encoded):
+                arr.tofile(out)
+                count += len(arr)
+                if eot_arr is not None and (path, end) in file_ends:  # the last piece of a document
+                    eot_arr.tofile(out)
+                    count += 1
+                if bar is not None:
+                    bar.update(end - start)
+    finally:
+        _TOKENIZER.clear()
+        if bar is not None:
+            bar.close()
+    header = {"dtype": dtype.name, "count": count, "vocab_size": tokenizer.vocab_size, "eot_id": eot}
+    atomic_write(str(out_path) + ".json", json.dumps(header))
+    return header
+
+
+def _map(fn, jobs, workers: int):
+    if workers == 1 or len(jobs) <= 1:
+        yield from map(fn, jobs)
+        return
+    with mp.get_context("fork").Pool(min(workers, len(jobs))) as pool:
+        yield from pool.imap(fn, jobs, chunksize=1)
+
+
+def open_token_file(path: str | Path) -> np.memmap:
+    """Read-only memmap of a token file, checked against its sidecar."""
+    path = Path(path)
+    side = Path(str(path) + ".json")
+    if not path.is_file() or not side.is_file():
+        raise TokenizerError(f"token file or its sidecar is missing: {path} / {side}")
+    header = json.loads(side.read_text())
+    dtype = np.dtype(header["dtype"])
+    count = int(header["count"])
+    if path.stat().st_size != count * dtype.itemsize:
+        raise TokenizerError(
+            f"{path}: size {path.stat().st_size} bytes does not match the sidecar ({count} x {dtype.name})"
+        )
+    if count == 0:
+        return np.zeros(0, dtype=dtype)  # numpy cannot memmap an empty file
+    return np.memmap(path, dtype=dtype, mode="r", shape=(count,))

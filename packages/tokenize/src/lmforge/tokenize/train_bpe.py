@@ -1,0 +1,80 @@
+"""``train_bpe``: byte-level BPE training on a file (streamed, pre-tokenized in parallel)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from .bpe_trainer import learn_merges
+from .errors import TokenizerError
+from .pretoken_counts import iter_chunk_counts
+
+
+def train_bpe(input_path: str | Path, vocab_size: int, special_tokens: list[str] | None = None, *,
+              pattern: str = "gpt2", workers: int | None = None, progress: bool = False,
+              ) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
+    """Train byte-level BPE on the text file ``input_path``.
+
+    The vocabulary is the 256 single bytes (ids 0-255), then the special tokens (in the order given),
+    then one token per merge; ``vocab_size`` counts all three. Pairs are counted inside pre-tokens only
+    (``pattern``: ``gpt2``, ``cl100k`` or a regex); special tokens cut the text and never take part in
+    a merge. Ties between equally frequent pairs go to the lexicographically greater pair of bytes.
+    ``workers`` processes pre-tokenize (default: all cores). Invalid UTF-8 becomes U+FFFD (see
+    ``pretoken_counts``). Training may stop below ``vocab_size`` when no pair is left to merge.
+    """
+    specials = list(dict.fromkeys(special_tokens or []))
+    minimum = 256 + len(specials)
+    if vocab_size < minimum:
+        raise TokenizerError(
+            f"vocab_size {vocab_size} is too small: the minimum is {minimum} "
+            f"(256 bytes + {len(specials)} special tokens)"
+        )
+    path = Path(input_path)
+    if not path.is_file():
+        raise TokenizerError(f"training file not found: {path}")
+    if path.stat().st_size == 0:
+        raise TokenizerError(f"training file is empty: {path}")
+
+    n_chunks, chunk_counts = iter_chunk_counts(path, specials, pattern=pattern, workers=workers)
+    counts: Counter = Counter()
+    bar = _bar(progress, n_chunks, "pre-tokenizing", "chunk")
+    for part in chunk_counts:
+        counts.update(part)
+        bar.update(1)
+    bar.close()
+    word_counts: dict[bytes, int] = {}
+    for text, c in counts.items():
+        raw = text.encode("utf-8")
+        word_counts[raw] = word_counts.get(raw, 0) + c
+    del counts
+
+    n_merges = vocab_size - minimum
+    bar = _bar(progress, n_merges, "merging", "merge")
+    triples = learn_merges(word_counts, n_merges, first_id=minimum, progress=bar.update)
+    bar.close()
+
+    vocab: dict[int, bytes] = {i: bytes([i]) for i in range(256)}
+    for i, s in enumerate(specials):
+        vocab[256 + i] = s.encode("utf-8")
+    merges = []
+    for a, b, new_id in triples:
+        left, right = vocab[a], vocab[b]
+        vocab[new_id] = left + right
+        merges.append((left, right))
+    return vocab, merges
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _bar(enabled: bool, total: int, desc: str, unit: str):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit)
