@@ -22,3 +22,11 @@ def register_rewards(register):
     register("r1_math", r1_math_reward)
     register("math", math_reward)
     register("exact_match", exact_match_reward)
+
+
+@hookimpl
+def register_rollout_engines(register):
+    from .engines.factory import hf_engine, vllm_engine
+
+    register("hf", hf_engine, reference="torch")
+    register("vllm", vllm_engine, reference="torch")

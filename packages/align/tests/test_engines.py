@@ -1,0 +1,120 @@
+"""Rollout engines: HF generate, the vLLM glue against a strict stand-in, and the preflight check."""
+
+import importlib.util
+
+import pytest
+import torch
+
+from lmforge.align.engines import fake_vllm
+from lmforge.align.engines.hf import HFRolloutEngine
+from lmforge.align.engines.vllm_engine import VLLMRolloutEngine
+from lmforge.align.preflight import check_engine_log_probs
+from lmforge.align.rollout import SamplingSettings
+from lmforge.align.testing import tiny_hf_tokenizer, tiny_llama
+from lmforge.core import LmforgeError, get_part
+
+PROMPTS = [[3, 4, 5], [6, 7]]
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return tiny_hf_tokenizer()
+
+
+def settings(**kw):
+    base = dict(n=2, max_new_tokens=5, temperature=0.7, top_p=1.0, stop_id=1, seed=0)
+    return SamplingSettings(**{**base, **kw})
+
+
+def make_vllm(model, **kw):
+    return VLLMRolloutEngine(
+        model,
+        llm_cls=lambda **a: fake_vllm.FakeLLM(**{**a, **kw}),
+        sampling_params_cls=fake_vllm.SamplingParams,
+    )
+
+
+def test_engine_parts_are_registered():
+    assert get_part("rollout_engine", "hf") and get_part("rollout_engine", "vllm")
+
+
+def test_hf_engine_groups_samples_and_matches_trainer(tok):
+    model = tiny_llama(len(tok))
+    engine = HFRolloutEngine(model, pad_id=0)
+    rollouts = engine.generate(PROMPTS, settings())
+    assert [r.prompt_index for r in rollouts] == [0, 0, 1, 1]
+    assert all(len(r.token_ids) == len(r.log_probs) <= 5 for r in rollouts)
+    assert all(1 not in r.token_ids[:-1] for r in rollouts)  # nothing kept after a stop id
+    for top_p in (1.0, 0.8):
+        stats = check_engine_log_probs(engine, model, PROMPTS, settings(top_p=top_p), tolerance=1e-4)
+        assert stats["preflight_max_abs_diff"] < 1e-4
+
+
+def test_vllm_glue_samples_sleeps_and_matches_trainer(tok):
+    model = tiny_llama(len(tok), tie=True)
+    engine = make_vllm(model)
+    stats = check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=1e-4)
+    assert stats["preflight_tokens"] > 0
+    llm = engine.llm
+    assert llm.calls[-1] == "sleep(1)"  # the trainer gets the memory back
+    with pytest.raises(RuntimeError, match="asleep"):
+        llm.generate([{"prompt_token_ids": [3]}], fake_vllm.SamplingParams())
+
+
+def test_vllm_weight_sync_in_memory_after_a_step(tok):
+    model = tiny_llama(len(tok))
+    engine = make_vllm(model)
+    with torch.no_grad():  # an "optimizer step" that changes every layer
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    with pytest.raises(LmforgeError, match="weights differ"):
+        check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=1e-4)
+    engine.update_weights(model)
+    assert "collective_rpc(reload_weights)" in engine.llm.calls
+    check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=1e-4)
+    # the order that keeps memory low and the cache fresh
+    calls = engine.llm.calls
+    i = calls.index("collective_rpc(reload_weights)")
+    assert calls[i - 1] == "wake_up(['weights'])"
+    assert calls[i + 1 : i + 4] == ["wake_up(['kv_cache'])", "reset_prefix_cache", "generate"]
+
+
+def test_stand_in_is_strict_about_weight_names_and_reload_from_disk(tok):
+    model = tiny_llama(len(tok))
+    llm = make_vllm(model).llm
+    llm.wake_up()
+    bad = [(n.replace("q_proj", "query"), t) for n, t in model.state_dict().items()]
+    with pytest.raises(KeyError, match="unknown weight name"):
+        llm.collective_rpc("reload_weights", kwargs={"weights_iterator": iter(bad)})
+    partial = [(n, t) for n, t in model.state_dict().items() if "embed" not in n]
+    with pytest.raises(KeyError, match="not sent"):
+        llm.collective_rpc("reload_weights", kwargs={"weights_iterator": iter(partial)})
+    with pytest.raises(AssertionError, match="from disk"):
+        llm.collective_rpc("reload_weights")
+    llm.sleep(1)
+    with pytest.raises(RuntimeError, match="asleep"):
+        llm.collective_rpc("reload_weights", kwargs={"weights_iterator": iter(model.state_dict().items())})
+
+
+def test_preflight_names_temperature_when_engine_reports_raw_log_probs(tok):
+    model = tiny_llama(len(tok))
+    engine = make_vllm(model, logprobs_mode="raw_logprobs")
+    with pytest.raises(LmforgeError, match="processed_logprobs"):
+        check_engine_log_probs(engine, model, PROMPTS, settings(temperature=0.5), tolerance=1e-4)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(
+    importlib.util.find_spec("vllm") is None or not torch.cuda.is_available(),
+    reason="needs vLLM and a CUDA device",
+)
+def test_real_vllm_engine_matches_trainer_and_syncs_weights(tok):
+    model = tiny_llama(len(tok), hidden=64, heads=4, kv_heads=2).cuda()
+    engine = VLLMRolloutEngine(model, gpu_memory_utilization=0.2, dtype="float32", max_model_len=64)
+    check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=2e-2)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    engine.update_weights(model)
+    check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=2e-2)
+    engine.close()
