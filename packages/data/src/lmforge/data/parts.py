@@ -64,3 +64,17 @@ def length_filter(**options):
     from .filters import LengthFilter
 
     return LengthFilter(**options)
+
+
+def local_executor(**options):
+    """Multiprocessing (fork) over shards on this machine."""
+    from .executors import LocalExecutor
+
+    return LocalExecutor(**options)
+
+
+def ray_executor(**options):
+    """Ray tasks over shards (ray imported on first use)."""
+    from .executors import RayExecutor
+
+    return RayExecutor(**options)

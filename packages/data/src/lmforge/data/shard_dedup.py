@@ -1,0 +1,157 @@
+"""Streaming, sharded dedup over JSONL(.gz) document shards, for corpora that do not fit in memory.
+
+Only compact arrays travel to the coordinating process: 8-byte line keys for exact line dedup, and
+per-shard MinHash signature files (read one band at a time through a memory map) for near-duplicate
+dedup. Documents are read again from their shards, in parallel, for the rewrite. Each shard's output
+keeps its file name and is written atomically.
+
+Exact line dedup at document level: a line is kept only if it occurs once in the whole corpus; blank
+lines are exempt (they keep paragraph breaks); a document left without text is dropped as
+``exact_line_duplicate``. MinHash dedup keeps the first document (shard order, then position) of each
+verified cluster and drops the rest as ``minhash_duplicate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .documents import Document
+from .readers import read_jsonl
+from .writers import write_jsonl
+
+
+def _key(line: str) -> int:
+    from .dedup import line_key
+
+    return int.from_bytes(line_key(line), "little")
+
+
+def _count_shard_lines(shard: Path) -> tuple[np.ndarray, np.ndarray]:
+    counts: dict[int, int] = {}
+    for doc in read_jsonl(shard):
+        for line in doc.text.splitlines():
+            if line.strip():
+                k = _key(line)
+                counts[k] = counts.get(k, 0) + 1
+    keys = np.fromiter(counts.keys(), dtype=np.uint64, count=len(counts))
+    return keys, np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+
+
+def _rewrite_exact(job: tuple[Path, Path, Path]) -> dict[str, int]:
+    shard, out_path, dup_path = job
+    dup = np.load(dup_path)
+    kept_docs, dropped = [], 0
+
+    def docs():
+        nonlocal dropped
+        for doc in read_jsonl(shard):
+            lines = doc.text.splitlines(keepends=True)
+            keys = np.fromiter((_key(x) if x.strip() else 0 for x in lines), dtype=np.uint64,
+                               count=len(lines))
+            is_dup = np.isin(keys, dup) & (keys != 0)
+            text = "".join(x for x, d in zip(lines, is_dup) if not d)
+            if not text.strip():
+                dropped += 1
+                continue
+            doc.text = text
+            kept_docs.append(1)
+            yield doc
+
+    write_jsonl(docs(), out_path)
+    return {"kept": len(kept_docs), "exact_line_duplicate": dropped}
+
+
+def exact_line_dedup_shards(shards: Sequence[Path], output_directory: Path, work_directory: Path,
+                            executor) -> list[dict[str, int]]:
+    """Document-level exact line dedup over JSONL shards; returns per-shard kept / dropped counts."""
+    work_directory.mkdir(parents=True, exist_ok=True)
+    parts = executor.map(_count_shard_lines, list(shards), desc="exact-dedup count")
+    if parts:
+        keys = np.concatenate([k for k, _ in parts])
+        counts = np.concatenate([c for _, c in parts])
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        totals = np.bincount(inverse, weights=counts, minlength=len(uniq))
+        dup = uniq[totals > 1]
+    else:
+        dup = np.zeros(0, dtype=np.uint64)
+    dup_path = work_directory / "duplicate_lines.npy"
+    np.save(dup_path, dup)
+    jobs = [(s, output_directory / s.name, dup_path) for s in shards]
+    return executor.map(_rewrite_exact, jobs, desc="exact-dedup write")
+
+
+def _shard_signatures(job: tuple[Path, Path, int, int, int]) -> int:
+    from .minhash import MinHasher, shingle_hashes
+
+    shard, sig_path, num_hashes, ngrams, seed = job
+    shingles = [shingle_hashes(doc.text, ngrams) for doc in read_jsonl(shard)]
+    sig = MinHasher(num_hashes, seed).signatures(shingles)
+    np.save(sig_path, sig)
+    return len(shingles)
+
+
+def _shard_shingles(job: tuple[Path, list[int], int]) -> list[np.ndarray]:
+    from .minhash import shingle_hashes
+
+    shard, wanted, ngrams = job
+    want = set(wanted)
+    found = {i: shingle_hashes(doc.text, ngrams) for i, doc in enumerate(read_jsonl(shard)) if i in want}
+    return [found[i] for i in wanted]
+
+
+def _rewrite_minhash(job: tuple[Path, Path, list[int]]) -> dict[str, int]:
+    shard, out_path, removed = job
+    drop = set(removed)
+    docs: list[Document] = [d for i, d in enumerate(read_jsonl(shard)) if i not in drop]
+    write_jsonl(docs, out_path)
+    return {"kept": len(docs), "minhash_duplicate": len(drop)}
+
+
+def minhash_dedup_shards(shards: Sequence[Path], output_directory: Path, work_directory: Path, executor,
+                         num_hashes: int = 128, num_bands: int = 32, ngrams: int = 5,
+                         jaccard_threshold: float = 0.8, seed: int = 0) -> list[dict[str, int]]:
+    """Near-duplicate dedup over JSONL shards; returns per-shard kept / dropped counts."""
+    from .dedup import verify_and_cluster
+    from .minhash import band_hashes, bucket_pairs
+
+    shards = list(shards)
+    work_directory.mkdir(parents=True, exist_ok=True)
+    sig_paths = [work_directory / f"signatures-{i:05d}.npy" for i in range(len(shards))]
+    jobs = [(s, p, num_hashes, ngrams, seed) for s, p in zip(shards, sig_paths)]
+    sizes = executor.map(_shard_signatures, jobs, desc="minhash signatures")
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    rows = num_hashes // num_bands
+    if rows < 1:
+        from lmforge.core import ConfigError
+
+        raise ConfigError(f"num_bands ({num_bands}) must not exceed num_hashes ({num_hashes})")
+    sigs = [np.load(p, mmap_mode="r") for p in sig_paths]
+    found = []
+    for b in range(num_bands):  # one band of every shard in memory at a time
+        cols = [np.ascontiguousarray(s[:, b * rows:(b + 1) * rows]) for s in sigs]
+        band = np.concatenate(cols) if cols else np.zeros((0, rows), dtype=np.uint32)
+        keys = band_hashes(band, 1)[:, 0]
+        nonempty = ~(band == np.iinfo(np.uint32).max).all(axis=1)
+        ids = np.arange(len(band), dtype=np.int64)
+        found.append(bucket_pairs(keys[nonempty], ids[nonempty]))
+    pairs = np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
+    pairs = np.unique(pairs, axis=0) if len(pairs) else pairs
+
+    needed = np.unique(pairs)
+    shard_of = np.searchsorted(offsets, needed, side="right") - 1
+    jobs = [(shards[i], (needed[shard_of == i] - offsets[i]).tolist(), ngrams)
+            for i in range(len(shards))]
+    fetched = executor.map(_shard_shingles, jobs, desc="minhash verify")
+    shingles = {int(g): arr for i, arrs in enumerate(fetched) for g, arr in zip(needed[shard_of == i], arrs)}
+    uf = verify_and_cluster(pairs, shingles.__getitem__, jaccard_threshold)
+    removed = np.array([g for cluster in uf.clusters() for g in cluster[1:]], dtype=np.int64)
+    removed_shard = np.searchsorted(offsets, removed, side="right") - 1
+    jobs = [(s, output_directory / s.name, (removed[removed_shard == i] - offsets[i]).tolist())
+            for i, s in enumerate(shards)]
+    return executor.map(_rewrite_minhash, jobs, desc="minhash write")
+
+
+__all__ = ["exact_line_dedup_shards", "minhash_dedup_shards"]
