@@ -9,7 +9,7 @@ import importlib
 
 _EXPORTS = {
     "EOT": "base", "Tokenizer": "base", "load_tokenizer": "base",
-    "BPETokenizer": "bpe",
+    "BPETokenizer": "bpe", "ByteTokenizer": "byte_level", "CharTokenizer": "char", "WordTokenizer": "word",
     "TokenizerError": "errors",
     "read_gpt2_files": "gpt2_files", "write_gpt2_files": "gpt2_files",
     "CL100K_PATTERN": "patterns", "GPT2_PATTERN": "patterns",

@@ -15,3 +15,9 @@ _PKG = "lmforge.tokenize."
 def register_tokenizers(register):
     register("bpe", lazy_class(_PKG + "bpe", "BPETokenizer",
                                "Byte-level BPE as GPT-2 uses it (pure Python, cached pre-tokens)."))
+    register("char", lazy_class(_PKG + "char", "CharTokenizer",
+                                "One id per Unicode character seen in a corpus, plus an unknown id."))
+    register("byte", lazy_class(_PKG + "byte_level", "ByteTokenizer",
+                                "UTF-8 bytes as ids 0-255, then special tokens."))
+    register("word", lazy_class(_PKG + "word", "WordTokenizer",
+                                "Words, whitespace and punctuation by regex; vocabulary from a corpus."))
