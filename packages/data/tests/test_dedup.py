@@ -9,9 +9,11 @@ from lmforge.data.minhash import MinHasher, shingle_hashes
 
 def _true_jaccard(a: str, b: str, n: int) -> float:
     """Independent reference: Python sets of word n-gram tuples of the normalized text."""
+
     def grams(t):
         w = normalize_text(t).split()
-        return {tuple(w[i:i + n]) for i in range(len(w) - n + 1)}
+        return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
+
     ga, gb = grams(a), grams(b)
     return len(ga & gb) / len(ga | gb)
 
@@ -46,8 +48,12 @@ def test_signature_agreement_estimates_jaccard():
 
 def test_exact_line_dedup_keeps_unique_lines_only(tmp_path):
     (tmp_path / "in").mkdir()
-    files = {"a.txt": "header\nunique a1\nshared\n", "b.txt": "header\nunique b1\nshared",
-             "c.txt": "header\nshared\n", "d.txt": ""}
+    files = {
+        "a.txt": "header\nunique a1\nshared\n",
+        "b.txt": "header\nunique b1\nshared",
+        "c.txt": "header\nshared\n",
+        "d.txt": "",
+    }
     for name, text in files.items():
         (tmp_path / "in" / name).write_text(text)
     stats = exact_line_dedup([tmp_path / "in" / n for n in files], tmp_path / "out")

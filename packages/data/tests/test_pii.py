@@ -3,8 +3,19 @@ import pytest
 from lmforge.data import IP_MASK, PHONE_MASK, mask_emails, mask_ips, mask_phone_numbers
 
 
-@pytest.mark.parametrize("number", ["2831823829", "(283)-182-3829", "(283) 182 3829", "283-182-3829",
-                                    "283 182 3829", "283.182.3829", "(283)182-3829", "+1 283-182-3829"])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "2831823829",
+        "(283)-182-3829",
+        "(283) 182 3829",
+        "283-182-3829",
+        "283 182 3829",
+        "283.182.3829",
+        "(283)182-3829",
+        "+1 283-182-3829",
+    ],
+)
 def test_phone_formats(number):
     masked, n = mask_phone_numbers(f"Call me at {number}, thanks.")
     assert (masked, n) == (f"Call me at {PHONE_MASK}, thanks.", 1)

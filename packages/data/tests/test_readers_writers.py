@@ -15,8 +15,10 @@ from lmforge.data import (
 
 
 def _pages(page_maker, n):
-    return [(f"http://site.test/{i}", page_maker(f"p{i}", [f"Body {i}."]), "text/html; charset=utf-8")
-            for i in range(n)]
+    return [
+        (f"http://site.test/{i}", page_maker(f"p{i}", [f"Body {i}."]), "text/html; charset=utf-8")
+        for i in range(n)
+    ]
 
 
 def test_warc_reads_responses_with_metadata(tmp_path, warc_maker, page_maker):
@@ -41,13 +43,13 @@ def test_corrupt_and_truncated_warc_records_are_skipped_and_counted(tmp_path, wa
         start = good[2].metadata["record_id"]
         idx = data.find(b"WARC/1.", 0)
         if name.endswith(".gz"):
-            members = [i for i in range(len(data)) if data[i:i + 3] == b"\x1f\x8b\x08"]
+            members = [i for i in range(len(data)) if data[i : i + 3] == b"\x1f\x8b\x08"]
             idx = members[5]  # sixth member = third response
             for k in range(idx + 20, idx + 60):
                 data[k] ^= 0x5A
         else:
             idx = data.rfind(b"WARC/1.", 0, data.find(start.encode()))
-            data[idx:idx + 8] = b"GARBAGE!"  # the response's version line: no longer a record start
+            data[idx : idx + 8] = b"GARBAGE!"  # the response's version line: no longer a record start
         broken = tmp_path / ("broken-" + name)
         broken.write_bytes(bytes(data))
         skipped = SkipCounter()
@@ -57,8 +59,11 @@ def test_corrupt_and_truncated_warc_records_are_skipped_and_counted(tmp_path, wa
         # Truncated mid-record: earlier records survive, the run does not raise.
         cut = tmp_path / ("cut-" + name)
         cut.write_bytes(bytes(path.read_bytes()[: int(len(path.read_bytes()) * 0.7)]))
-        got = list(read_warc(cut, SkipCounter()))
+        skipped = SkipCounter()
+        got = list(read_warc(cut, skipped))
         assert 2 <= len(got) < 6
+        damaged = ("truncated_record", "corrupt_record", "truncated_or_bad_digest")
+        assert sum(skipped.counts.get(r, 0) for r in damaged) >= 1, skipped.counts
 
 
 def test_jsonl_gz_roundtrip_and_bad_lines(tmp_path):

@@ -36,8 +36,16 @@ def test_sharded_minhash_matches_in_memory(tmp_path):
     assert len(expected_removed) == 10
     for workers in (1, 2):
         out = tmp_path / f"out{workers}"
-        stats = minhash_dedup_shards(shards, out, tmp_path / f"work{workers}", LocalExecutor(workers, False),
-                                     num_hashes=64, num_bands=16, ngrams=5, jaccard_threshold=0.8)
+        stats = minhash_dedup_shards(
+            shards,
+            out,
+            tmp_path / f"work{workers}",
+            LocalExecutor(workers, False),
+            num_hashes=64,
+            num_bands=16,
+            ngrams=5,
+            jaccard_threshold=0.8,
+        )
         kept = [d.text for s in shards for d in read_jsonl(out / s.name)]
         assert kept == [t for t in ordered if t not in expected_removed]
         assert sum(s["minhash_duplicate"] for s in stats) == 10

@@ -1,5 +1,12 @@
 """lmforge.data: from raw web archives to a clean, deduplicated, tokenized training corpus."""
 
+from .classifiers import (
+    classify_nsfw,
+    classify_profanity_check,
+    classify_quality,
+    classify_toxic_speech,
+    train_classifier,
+)
 from .dedup import exact_line_dedup, minhash_dedup, near_duplicate_clusters
 from .documents import Document, SkipCounter
 from .extract import decode_html, extract_text, extract_text_trafilatura
@@ -11,10 +18,38 @@ from .readers import read_documents, read_jsonl, read_text, read_warc, read_wet
 from .writers import read_parquet, write_jsonl, write_parquet
 
 __all__ = [
-    "EMAIL_MASK", "IP_MASK", "PHONE_MASK", "Document", "GopherQualityFilter", "SkipCounter",
-    "decode_html", "exact_line_dedup", "extract_text", "extract_text_trafilatura",
-    "gopher_quality_filter", "gopher_quality_reason", "identify_language", "identify_language_langid",
-    "mask_emails", "mask_ips", "mask_phone_numbers", "mask_pii", "minhash_dedup",
-    "near_duplicate_clusters", "normalize_text", "read_documents", "read_jsonl", "read_parquet",
-    "read_text", "read_warc", "read_wet", "write_jsonl", "write_parquet",
+    "EMAIL_MASK",
+    "IP_MASK",
+    "PHONE_MASK",
+    "Document",
+    "GopherQualityFilter",
+    "SkipCounter",
+    "classify_nsfw",
+    "classify_profanity_check",
+    "classify_quality",
+    "classify_toxic_speech",
+    "decode_html",
+    "exact_line_dedup",
+    "extract_text",
+    "extract_text_trafilatura",
+    "gopher_quality_filter",
+    "gopher_quality_reason",
+    "identify_language",
+    "identify_language_langid",
+    "mask_emails",
+    "mask_ips",
+    "mask_phone_numbers",
+    "mask_pii",
+    "minhash_dedup",
+    "near_duplicate_clusters",
+    "normalize_text",
+    "read_documents",
+    "read_jsonl",
+    "read_parquet",
+    "read_text",
+    "read_warc",
+    "read_wet",
+    "train_classifier",
+    "write_jsonl",
+    "write_parquet",
 ]

@@ -63,8 +63,12 @@ def exact_line_dedup(input_files: Sequence[str | Path], output_directory: str | 
 
 
 def near_duplicate_clusters(
-    texts: Sequence[str], num_hashes: int = 128, num_bands: int = 32, ngrams: int = 5,
-    jaccard_threshold: float = 0.8, seed: int = 0,
+    texts: Sequence[str],
+    num_hashes: int = 128,
+    num_bands: int = 32,
+    ngrams: int = 5,
+    jaccard_threshold: float = 0.8,
+    seed: int = 0,
 ) -> list[list[int]]:
     """Clusters (lists of indices, each of size >= 2) of near-duplicate texts, verified by Jaccard."""
     shingles = [shingle_hashes(t, ngrams) for t in texts]
@@ -97,15 +101,21 @@ def verify_and_cluster(pairs: np.ndarray, shingles_of, jaccard_threshold: float)
     return uf
 
 
-def cluster_candidates(shingles: Sequence[np.ndarray], signatures: np.ndarray, num_bands: int,
-                       jaccard_threshold: float) -> list[list[int]]:
+def cluster_candidates(
+    shingles: Sequence[np.ndarray], signatures: np.ndarray, num_bands: int, jaccard_threshold: float
+) -> list[list[int]]:
     pairs = candidate_pairs(signatures, num_bands)
     return verify_and_cluster(pairs, shingles.__getitem__, jaccard_threshold).clusters()
 
 
 def minhash_dedup(
-    input_files: Sequence[str | Path], num_hashes: int, num_bands: int, ngrams: int,
-    jaccard_threshold: float, output_directory: str | Path, seed: int = 0,
+    input_files: Sequence[str | Path],
+    num_hashes: int,
+    num_bands: int,
+    ngrams: int,
+    jaccard_threshold: float,
+    output_directory: str | Path,
+    seed: int = 0,
 ) -> dict[str, int]:
     """Copy to ``output_directory`` every file except the near-duplicates of an earlier file.
 

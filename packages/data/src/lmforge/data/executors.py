@@ -48,8 +48,9 @@ class RayExecutor:
     """One Ray task per shard. Connects to ``address`` (default: a cluster from RAY_ADDRESS, else a
     local instance started with ``num_cpus``)."""
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None,
-                 progress: bool = True) -> None:
+    def __init__(
+        self, address: str | None = None, num_cpus: int | None = None, progress: bool = True
+    ) -> None:
         self.address, self.num_cpus, self.progress = address, num_cpus, progress
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]:

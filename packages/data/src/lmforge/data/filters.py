@@ -12,8 +12,9 @@ from .documents import Document
 class LanguageFilter:
     """Keep documents whose identified language is in ``languages`` with score >= ``min_score``."""
 
-    def __init__(self, languages: list[str] | None = None, min_score: float = 0.65,
-                 identifier: str = "fasttext_lid176") -> None:
+    def __init__(
+        self, languages: list[str] | None = None, min_score: float = 0.65, identifier: str = "fasttext_lid176"
+    ) -> None:
         from lmforge.core import get_part
 
         self.languages = set(languages or ["en"])

@@ -71,7 +71,7 @@ def shingle_hashes(text: str, ngrams: int) -> np.ndarray:
     acc = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(n):
-            acc += w[j:j + count] * _POSITION_MULTIPLIERS[j % 64]
+            acc += w[j : j + count] * _POSITION_MULTIPLIERS[j % 64]
         return np.unique(_splitmix64(acc + np.uint64(n)))
 
 
@@ -90,8 +90,9 @@ class MinHasher:
         start = 0
         while start < len(shingle_sets):
             stop, total = start, 0
-            while stop < len(shingle_sets) and (stop == start
-                                                or total + len(shingle_sets[stop]) <= _BATCH_SHINGLES):
+            while stop < len(shingle_sets) and (
+                stop == start or total + len(shingle_sets[stop]) <= _BATCH_SHINGLES
+            ):
                 total += len(shingle_sets[stop])
                 stop += 1
             batch = shingle_sets[start:stop]
@@ -136,7 +137,7 @@ def bucket_pairs(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
     sizes = np.diff(boundaries)
     out = []
     for start, size in zip(boundaries[:-1][sizes > 1], sizes[sizes > 1]):
-        members = i[start:start + size]
+        members = i[start : start + size]
         if size <= _ALL_PAIRS_MAX:
             a, b = np.triu_indices(size, 1)
         else:

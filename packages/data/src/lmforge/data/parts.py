@@ -78,3 +78,45 @@ def ray_executor(**options):
     from .executors import RayExecutor
 
     return RayExecutor(**options)
+
+
+def nsfw_classifier(text):
+    """fastText nsfw / non-nsfw classifier trained by `lmforge data train-classifier --task nsfw`."""
+    from .classifiers import classify_nsfw
+
+    return classify_nsfw(text)
+
+
+def toxic_classifier(text):
+    """fastText toxic / non-toxic classifier trained by `lmforge data train-classifier --task toxic`."""
+    from .classifiers import classify_toxic_speech
+
+    return classify_toxic_speech(text)
+
+
+def quality_classifier(text):
+    """fastText wiki / cc quality classifier trained by `lmforge data train-quality`."""
+    from .classifiers import classify_quality
+
+    return classify_quality(text)
+
+
+def profanity_check_classifier(text):
+    """alt-profanity-check's scikit-learn model as a toxic / non-toxic classifier."""
+    from .classifiers import classify_profanity_check
+
+    return classify_profanity_check(text)
+
+
+def exact_line_deduper(**options):
+    """Keep only lines that occur once in the whole corpus (document level; blank lines exempt)."""
+    from .shard_dedup import ExactLineDeduper
+
+    return ExactLineDeduper(**options)
+
+
+def minhash_deduper(**options):
+    """MinHash + LSH near-duplicate removal, verified by true Jaccard, clustered by union-find."""
+    from .shard_dedup import MinHashDeduper
+
+    return MinHashDeduper(**options)

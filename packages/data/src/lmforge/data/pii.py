@@ -15,15 +15,15 @@ IP_MASK = "|||IP_ADDRESS|||"
 
 # The domain must end in a dot plus letters, so a sentence-ending "." after an address is left out
 # (the greedy domain part backtracks to the last ".tld").
-_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b")
+_EMAIL = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b"
+)
 
 # US numbers: optional +1 country code, a 3-digit area code (bare or in parentheses), then 3 and 4
 # digits, separated by nothing, one space, one dash or one dot ("(283)-182-3829" mixes both forms).
 # The lookarounds stop a match inside a longer digit run (an order number, a credit card).
-_PHONE = re.compile(
-    r"(?<![\w+])(?:\+?1[-.\s]?)?(?:\(\d{3}\)[-.\s]?|\d{3}[-.\s]?)\d{3}[-.\s]?\d{4}(?![\w])"
-)
+_PHONE = re.compile(r"(?<![\w+])(?:\+?1[-.\s]?)?(?:\(\d{3}\)[-.\s]?|\d{3}[-.\s]?)\d{3}[-.\s]?\d{4}(?![\w])")
 # The "(" of "(283)" is not a word character, so a match may start right after a letter-free boundary.
 _PHONE_PAREN_START = re.compile(r"(?:\+?1[-.\s]?)?\(\d{3}\)[-.\s]?\d{3}[-.\s]?\d{4}(?!\w)")
 

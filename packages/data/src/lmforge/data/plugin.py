@@ -21,8 +21,36 @@ def register_language_identifiers(register):
 
 
 @hookimpl
+def register_classifiers(register):
+    register("nsfw", parts.nsfw_classifier)
+    register("toxic_speech", parts.toxic_classifier)
+    register("quality", parts.quality_classifier)
+    register("profanity_check", parts.profanity_check_classifier, reference="toxic_speech")
+
+
+@hookimpl
 def register_doc_filters(register):
     register("gopher", parts.gopher_filter)
     register("language", parts.language_filter)
+    register("classifier", parts.classifier_filter)
     register("pii_mask", parts.pii_mask_filter)
     register("length", parts.length_filter)
+
+
+@hookimpl
+def register_dedupers(register):
+    register("exact_line", parts.exact_line_deduper)
+    register("minhash", parts.minhash_deduper)
+
+
+@hookimpl
+def register_executors(register):
+    register("local", parts.local_executor)
+    register("ray", parts.ray_executor, reference="local")
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import data_group
+
+    cli.add_command(data_group)

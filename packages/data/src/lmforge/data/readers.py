@@ -69,8 +69,11 @@ def _iter_records(path: Path, record_type, skipped: SkipCounter) -> Iterator:
                 except OSError:
                     skipped.add("corrupt_record")
                 else:
-                    if (m.find(_GZIP_MAGIC, last_start + 1) >= 0 if gz
-                            else size > expected_next + 4 and m.find(b"WARC/1.", expected_next) >= 0):
+                    if (
+                        m.find(_GZIP_MAGIC, last_start + 1) >= 0
+                        if gz
+                        else size > expected_next + 4 and m.find(b"WARC/1.", expected_next) >= 0
+                    ):
                         skipped.add("truncated_record")
                     return
             nxt = m.find(_GZIP_MAGIC if gz else b"WARC/1.", max(last_start, offset) + 1)
@@ -79,8 +82,9 @@ def _iter_records(path: Path, record_type, skipped: SkipCounter) -> Iterator:
             offset = nxt
 
 
-def read_warc(path: str | Path, skipped: SkipCounter | None = None,
-              max_record_bytes: int = MAX_RECORD_BYTES) -> Iterator[Document]:
+def read_warc(
+    path: str | Path, skipped: SkipCounter | None = None, max_record_bytes: int = MAX_RECORD_BYTES
+) -> Iterator[Document]:
     """HTTP response records of a ``.warc`` / ``.warc.gz`` file as Documents whose ``text`` is the raw
     payload bytes; metadata: url, record_id, date, content_type, charset, source."""
     from fastwarc.warc import WarcRecordType
@@ -89,18 +93,26 @@ def read_warc(path: str | Path, skipped: SkipCounter | None = None,
     skipped = skipped if skipped is not None else SkipCounter()
     for record in _iter_records(path, WarcRecordType.response, skipped):
         try:
-            record.parse_http()
-            if not record.is_http:
-                skipped.add("not_http")
-                continue
             declared = record.content_length
             if declared is not None and declared > max_record_bytes:
                 skipped.add("record_too_large")
                 continue
+            if record.headers.get("Content-Length") is None:  # its header block was cut off
+                skipped.add("truncated_record")
+                continue
+            record.parse_http()
+            if not record.is_http:
+                skipped.add("not_http")
+                continue
+            # A record cut short (truncated file, damaged member) fails its payload digest.
             if "WARC-Payload-Digest" in record.headers and not record.verify_payload_digest(consume=False):
-                skipped.add("bad_digest")
+                skipped.add("truncated_or_bad_digest")
                 continue
             payload = record.reader.read()
+            expected = record.http_headers.get("Content-Length")
+            if expected and expected.isdigit() and len(payload) < int(expected):
+                skipped.add("truncated_record")
+                continue
             content_type = record.http_content_type or ""
             if content_type and "html" not in content_type and "xml" not in content_type:
                 skipped.add("not_html")
@@ -131,9 +143,15 @@ def read_wet(path: str | Path, skipped: SkipCounter | None = None) -> Iterator[D
     for record in _iter_records(path, WarcRecordType.conversion, skipped):
         try:
             text = record.reader.read().decode("utf-8", errors="replace")
-            yield Document(text=text, id=record.record_id or f"{path.name}:{record.stream_pos}",
-                           metadata={"url": record.headers.get("WARC-Target-URI"),
-                                     "record_id": record.record_id, "source": str(path)})
+            yield Document(
+                text=text,
+                id=record.record_id or f"{path.name}:{record.stream_pos}",
+                metadata={
+                    "url": record.headers.get("WARC-Target-URI"),
+                    "record_id": record.record_id,
+                    "source": str(path),
+                },
+            )
         except (OSError, ValueError):
             skipped.add("corrupt_record")
 
@@ -169,8 +187,9 @@ def read_jsonl(path: str | Path, skipped: SkipCounter | None = None) -> Iterator
         skipped.add("corrupt_file")
 
 
-def read_text(path: str | Path, skipped: SkipCounter | None = None,
-              separator: str | None = None) -> Iterator[Document]:
+def read_text(
+    path: str | Path, skipped: SkipCounter | None = None, separator: str | None = None
+) -> Iterator[Document]:
     """A plain-text file as one Document, or several split on ``separator``."""
     path = Path(path)
     skipped = skipped if skipped is not None else SkipCounter()
@@ -199,8 +218,9 @@ def guess_format(path: str | Path) -> str:
     return "text"
 
 
-def read_documents(path: str | Path, fmt: str = "auto", skipped: SkipCounter | None = None
-                   ) -> Iterator[Document]:
+def read_documents(
+    path: str | Path, fmt: str = "auto", skipped: SkipCounter | None = None
+) -> Iterator[Document]:
     """Documents of any supported file; ``fmt`` is ``auto`` (by suffix) or a key of ``READERS``."""
     fmt = guess_format(path) if fmt == "auto" else fmt
     if fmt not in READERS:

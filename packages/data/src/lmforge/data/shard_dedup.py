@@ -49,8 +49,9 @@ def _rewrite_exact(job: tuple[Path, Path, Path]) -> dict[str, int]:
         nonlocal dropped
         for doc in read_jsonl(shard):
             lines = doc.text.splitlines(keepends=True)
-            keys = np.fromiter((_key(x) if x.strip() else 0 for x in lines), dtype=np.uint64,
-                               count=len(lines))
+            keys = np.fromiter(
+                (_key(x) if x.strip() else 0 for x in lines), dtype=np.uint64, count=len(lines)
+            )
             is_dup = np.isin(keys, dup) & (keys != 0)
             text = "".join(x for x, d in zip(lines, is_dup) if not d)
             if not text.strip():
@@ -64,8 +65,9 @@ def _rewrite_exact(job: tuple[Path, Path, Path]) -> dict[str, int]:
     return {"kept": len(kept_docs), "exact_line_duplicate": dropped}
 
 
-def exact_line_dedup_shards(shards: Sequence[Path], output_directory: Path, work_directory: Path,
-                            executor) -> list[dict[str, int]]:
+def exact_line_dedup_shards(
+    shards: Sequence[Path], output_directory: Path, work_directory: Path, executor
+) -> list[dict[str, int]]:
     """Document-level exact line dedup over JSONL shards; returns per-shard kept / dropped counts."""
     work_directory.mkdir(parents=True, exist_ok=True)
     parts = executor.map(_count_shard_lines, list(shards), desc="exact-dedup count")
@@ -110,9 +112,17 @@ def _rewrite_minhash(job: tuple[Path, Path, list[int]]) -> dict[str, int]:
     return {"kept": len(docs), "minhash_duplicate": len(drop)}
 
 
-def minhash_dedup_shards(shards: Sequence[Path], output_directory: Path, work_directory: Path, executor,
-                         num_hashes: int = 128, num_bands: int = 32, ngrams: int = 5,
-                         jaccard_threshold: float = 0.8, seed: int = 0) -> list[dict[str, int]]:
+def minhash_dedup_shards(
+    shards: Sequence[Path],
+    output_directory: Path,
+    work_directory: Path,
+    executor,
+    num_hashes: int = 128,
+    num_bands: int = 32,
+    ngrams: int = 5,
+    jaccard_threshold: float = 0.8,
+    seed: int = 0,
+) -> list[dict[str, int]]:
     """Near-duplicate dedup over JSONL shards; returns per-shard kept / dropped counts."""
     from .dedup import verify_and_cluster
     from .minhash import band_hashes, bucket_pairs
@@ -131,7 +141,7 @@ def minhash_dedup_shards(shards: Sequence[Path], output_directory: Path, work_di
     sigs = [np.load(p, mmap_mode="r") for p in sig_paths]
     found = []
     for b in range(num_bands):  # one band of every shard in memory at a time
-        cols = [np.ascontiguousarray(s[:, b * rows:(b + 1) * rows]) for s in sigs]
+        cols = [np.ascontiguousarray(s[:, b * rows : (b + 1) * rows]) for s in sigs]
         band = np.concatenate(cols) if cols else np.zeros((0, rows), dtype=np.uint32)
         keys = band_hashes(band, 1)[:, 0]
         nonempty = ~(band == np.iinfo(np.uint32).max).all(axis=1)
@@ -142,16 +152,52 @@ def minhash_dedup_shards(shards: Sequence[Path], output_directory: Path, work_di
 
     needed = np.unique(pairs)
     shard_of = np.searchsorted(offsets, needed, side="right") - 1
-    jobs = [(shards[i], (needed[shard_of == i] - offsets[i]).tolist(), ngrams)
-            for i in range(len(shards))]
+    jobs = [(shards[i], (needed[shard_of == i] - offsets[i]).tolist(), ngrams) for i in range(len(shards))]
     fetched = executor.map(_shard_shingles, jobs, desc="minhash verify")
     shingles = {int(g): arr for i, arrs in enumerate(fetched) for g, arr in zip(needed[shard_of == i], arrs)}
     uf = verify_and_cluster(pairs, shingles.__getitem__, jaccard_threshold)
     removed = np.array([g for cluster in uf.clusters() for g in cluster[1:]], dtype=np.int64)
     removed_shard = np.searchsorted(offsets, removed, side="right") - 1
-    jobs = [(s, output_directory / s.name, (removed[removed_shard == i] - offsets[i]).tolist())
-            for i, s in enumerate(shards)]
+    jobs = [
+        (s, output_directory / s.name, (removed[removed_shard == i] - offsets[i]).tolist())
+        for i, s in enumerate(shards)
+    ]
     return executor.map(_rewrite_minhash, jobs, desc="minhash write")
 
 
-__all__ = ["exact_line_dedup_shards", "minhash_dedup_shards"]
+class ExactLineDeduper:
+    """Deduper part: ``run(shards, output_directory, work_directory, executor) -> per-shard stats``."""
+
+    reason = "exact_line_duplicate"
+
+    def run(self, shards, output_directory, work_directory, executor):
+        return exact_line_dedup_shards(shards, output_directory, work_directory, executor)
+
+
+class MinHashDeduper:
+    """Deduper part with the MinHash parameters fixed at init."""
+
+    reason = "minhash_duplicate"
+
+    def __init__(
+        self,
+        num_hashes: int = 128,
+        num_bands: int = 32,
+        ngrams: int = 5,
+        jaccard_threshold: float = 0.8,
+        seed: int = 0,
+    ) -> None:
+        if num_hashes // num_bands < 1:
+            from lmforge.core import ConfigError
+
+            raise ConfigError(f"num_bands ({num_bands}) must not exceed num_hashes ({num_hashes})")
+        self.options = dict(
+            num_hashes=num_hashes,
+            num_bands=num_bands,
+            ngrams=ngrams,
+            jaccard_threshold=jaccard_threshold,
+            seed=seed,
+        )
+
+    def run(self, shards, output_directory, work_directory, executor):
+        return minhash_dedup_shards(shards, output_directory, work_directory, executor, **self.options)

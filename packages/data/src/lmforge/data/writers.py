@@ -32,11 +32,14 @@ def write_parquet(docs: Iterable[Document], path: str | Path) -> int:
     import polars as pl
 
     rows = list(docs)
-    frame = pl.DataFrame({
-        "id": [d.id for d in rows],
-        "text": [d.text for d in rows],
-        "metadata": [json.dumps(d.metadata, ensure_ascii=False, sort_keys=True) for d in rows],
-    }, schema={"id": pl.String, "text": pl.String, "metadata": pl.String})
+    frame = pl.DataFrame(
+        {
+            "id": [d.id for d in rows],
+            "text": [d.text for d in rows],
+            "metadata": [json.dumps(d.metadata, ensure_ascii=False, sort_keys=True) for d in rows],
+        },
+        schema={"id": pl.String, "text": pl.String, "metadata": pl.String},
+    )
     with atomic_open(path, "wb") as f:
         frame.write_parquet(f)
     return len(rows)
@@ -46,9 +49,14 @@ def read_parquet(path: str | Path) -> list[Document]:
     import polars as pl
 
     frame = pl.read_parquet(path)
-    return [Document(text=t, id=i, metadata=json.loads(m))
-            for i, t, m in zip(frame["id"], frame["text"], frame["metadata"])]
+    return [
+        Document(text=t, id=i, metadata=json.loads(m))
+        for i, t, m in zip(frame["id"], frame["text"], frame["metadata"])
+    ]
 
 
-WRITERS = {"jsonl": (write_jsonl, ".jsonl"), "jsonl.gz": (write_jsonl, ".jsonl.gz"),
-           "parquet": (write_parquet, ".parquet")}
+WRITERS = {
+    "jsonl": (write_jsonl, ".jsonl"),
+    "jsonl.gz": (write_jsonl, ".jsonl.gz"),
+    "parquet": (write_parquet, ".parquet"),
+}
