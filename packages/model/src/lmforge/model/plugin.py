@@ -75,3 +75,19 @@ def register_lr_schedules(register):
 def register_parallel_backends(register):
     register("single", lazy_part(f"{_M}.parallel:ParallelBackend", "One process, one device (no sync)."))
 
+
+@hookimpl
+def register_rollout_engines(register):
+    register("torch", lazy_part(f"{_M}.generation:TorchRolloutEngine",
+                                "This package's batched KV-cache generator (CPU default)."))
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import quickstart_command, train_command
+
+    cli.add_command(train_command)
+    cli.add_command(quickstart_command)
+    from .cli_extras import add_commands  # generate, model accounting / export-hf / import-hf
+
+    add_commands(cli)

@@ -1,0 +1,59 @@
+"""``lmforge train`` and ``lmforge quickstart`` (click only at import time: plugin loading stays cheap)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("train")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="TOML file with a TrainConfig (sections model, data, optimizer, schedule, train).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override one config key, e.g. --set model.attention=torch_sdpa (repeatable).")
+@click.option("--resume", type=click.Path(file_okay=False), default=None,
+              help="Continue the run in this directory from its latest checkpoint.")
+@click.option("--nproc", type=int, default=1, show_default=True,
+              help="Processes on this machine (relaunches through torch.distributed.run).")
+def train_command(config_path: str | None, overrides: tuple[str, ...], resume: str | None,
+                  nproc: int) -> None:
+    """Train a TransformerLM; prints the run directory."""
+    from lmforge.core import LmforgeError, load_config
+
+    from .train_config import TrainConfig
+
+    if nproc > 1 and "LOCAL_RANK" not in os.environ:
+        args = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+                "-m", "lmforge.core", "train"]
+        args += ["--config", config_path] if config_path else []
+        args += [a for o in overrides for a in ("--set", o)]
+        args += ["--resume", resume] if resume else []
+        raise SystemExit(subprocess.call(args))
+    if nproc < 1:
+        raise LmforgeError(f"--nproc must be at least 1, got {nproc}")
+    if resume is not None and config_path is None:
+        config_path = str(Path(resume) / "config.toml")  # a resumed run keeps its own config
+    cfg = load_config(TrainConfig, config_path, overrides)
+    from .trainer import train
+
+    run_dir = train(cfg, resume=resume)
+    if int(os.environ.get("RANK", "0")) == 0:
+        click.echo(str(run_dir))
+
+
+@click.command("quickstart")
+@click.option("--size", type=click.Choice(["tiny", "small", "default"]), default="default", show_default=True,
+              help="tiny: a seconds-long smoke run; small: ~1-2 minutes; default: ~5 minutes on 2 CPU cores.")
+@click.option("--quick", is_flag=True, help="Same as --size small.")
+@click.option("--out", type=click.Path(file_okay=False), default="runs", show_default=True,
+              help="Folder for the work files and the run directory.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
+def quickstart_command(size: str, quick: bool, out: str, device: str) -> None:
+    """Corpus from Python's own sources -> BPE tokenizer -> tokens -> TransformerLM -> samples."""
+    from .quickstart import run_quickstart
+
+    run_quickstart(size="small" if quick else size, out=Path(out), device=device)

@@ -1,0 +1,71 @@
+"""The parallel-backend seam (part kind ``parallel_backend``).
+
+``ParallelBackend`` is both the interface and the ``single`` backend: one process, one device, no
+synchronisation. Multi-process backends (DDP, ZeRO, FSDP, DeepSpeed in lmforge-systems) subclass it;
+the trainer only ever talks to this interface, in this order::
+
+    device = backend.setup(cfg.device)
+    model = backend.wrap_model(model)
+    optimizer = backend.make_optimizer(model, optimizer_factory)
+    loop: forward/backward per micro-batch; backend.after_backward(model); clip; optimizer.step()
+    backend.all_reduce_mean(loss) for logging; backend.is_main decides who logs and checkpoints
+    backend.full_state_dict(model) for checkpoints; backend.teardown()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+
+class ParallelBackend:
+    """Single-process training (the ``single`` part); the base class of every backend."""
+
+    rank: int = 0
+    world_size: int = 1
+
+    def __init__(self, **options) -> None:
+        if options:
+            raise TypeError(f"the single backend takes no options, got {sorted(options)}")
+
+    def setup(self, device: str) -> torch.device:
+        """Pick the device (``auto``: CUDA when present); multi-process backends init the process group."""
+        from .data import check_device
+
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        dev = check_device(device)
+        if dev.type == "cuda" and dev.index is not None:
+            torch.cuda.set_device(dev)
+        return dev
+
+    def wrap_model(self, model: nn.Module) -> nn.Module:
+        return model
+
+    def make_optimizer(self, model: nn.Module,
+                       optimizer_factory: Callable[..., torch.optim.Optimizer]) -> torch.optim.Optimizer:
+        """``optimizer_factory(params)`` builds the optimizer; ZeRO-style backends shard around it."""
+        return optimizer_factory(list(model.parameters()))
+
+    def after_backward(self, model: nn.Module) -> None:
+        """Synchronise gradients (after the last micro-batch's backward, before clipping and the step)."""
+
+    @property
+    def is_main(self) -> bool:
+        """This rank logs, shows progress and writes the shared checkpoint files."""
+        return self.rank == 0
+
+    def all_reduce_mean(self, value: float) -> float:
+        return float(value)
+
+    def unwrap(self, model: nn.Module) -> nn.Module:
+        return getattr(model, "_orig_mod", model)  # torch.compile's wrapper
+
+    def full_state_dict(self, model: nn.Module) -> dict:
+        """Full weights under the original (unwrapped) names, on every rank that returns them."""
+        return self.unwrap(model).state_dict()
+
+    def teardown(self) -> None:
+        """Release process groups and other resources."""

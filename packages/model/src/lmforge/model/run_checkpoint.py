@@ -1,0 +1,147 @@
+"""Run checkpoints: ``run_dir/checkpoints/step_NNNNNNN/`` folders, written atomically.
+
+A folder holds ``model.safetensors`` (full weights under the model's own names; tied tensors stored
+once), ``optimizer.pt`` (per rank when several: ZeRO shards its state), ``rng.pt`` (torch / CUDA
+generators, the data sampler and Python's ``random``, per rank), ``trainer_state.json`` (step,
+tokens, seconds, model config) and ``config.toml``. It is written under a ``.partial`` name and
+renamed when complete, then ``checkpoints/latest`` is updated, so a crash never leaves a half
+checkpoint that resuming would pick up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from lmforge.core import atomic_open, atomic_write
+
+from .checkpoint import CheckpointError
+
+CHECKPOINTS = "checkpoints"
+
+
+def _barrier() -> None:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+
+
+def _rank_file(stem: str, rank: int) -> str:
+    return f"{stem}.pt" if rank == 0 else f"{stem}.rank{rank}.pt"
+
+
+def capture_rng(data_rng: np.random.Generator) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "data": json.dumps(data_rng.bit_generator.state),
+        "python": json.dumps(random.getstate()),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any], data_rng: np.random.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    data_rng.bit_generator.state = json.loads(state["data"])
+    version, internal, gauss = json.loads(state["python"])
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _dedupe(state_dict: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """safetensors refuses shared tensors: keep each storage once and remember the aliases."""
+    kept: dict[str, torch.Tensor] = {}
+    aliases: dict[str, str] = {}
+    seen: dict[tuple[int, int, tuple], str] = {}
+    for name, t in state_dict.items():
+        key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape))
+        if key in seen:
+            aliases[name] = seen[key]
+        else:
+            seen[key] = name
+            kept[name] = t.detach().contiguous().cpu()
+    return kept, aliases
+
+
+def save_run_checkpoint(run_dir: Path, step: int, *, model_state: dict | None, optimizer_state: dict,
+                        rng_state: dict, trainer_state: dict, config_toml: str, rank: int = 0,
+                        is_main: bool = True, keep: int = 2) -> Path:
+    """Write one checkpoint folder (every rank calls this; the main rank writes the shared files)."""
+    root = Path(run_dir) / CHECKPOINTS
+    final = root / f"step_{step:07d}"
+    partial = root / f"step_{step:07d}.partial"
+    if is_main:
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+    _barrier()
+    with atomic_open(partial / _rank_file("optimizer", rank)) as f:
+        torch.save(optimizer_state, f)
+    with atomic_open(partial / _rank_file("rng", rank)) as f:
+        torch.save(rng_state, f)
+    if is_main:
+        tensors, aliases = _dedupe(model_state)
+        save_file(tensors, str(partial / "model.safetensors"), metadata={"aliases": json.dumps(aliases)})
+        atomic_write(partial / "trainer_state.json", json.dumps(trainer_state, indent=1))
+        atomic_write(partial / "config.toml", config_toml)
+    _barrier()
+    if is_main:
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(partial, final)
+        atomic_write(root / "latest", final.name + "\n")
+        done = sorted(p for p in root.glob("step_*") if p.is_dir() and not p.name.endswith(".partial"))
+        for old in done[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    _barrier()
+    return final
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    root = Path(run_dir) / CHECKPOINTS
+    pointer = root / "latest"
+    if pointer.is_file():
+        candidate = root / pointer.read_text().strip()
+        if candidate.is_dir():
+            return candidate
+    done = sorted(p for p in root.glob("step_*") if p.is_dir() and not p.name.endswith(".partial"))
+    return done[-1] if done else None
+
+
+def read_trainer_state(ckpt: Path) -> dict:
+    try:
+        return json.loads((ckpt / "trainer_state.json").read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"checkpoint {ckpt}: cannot read trainer_state.json: {e}") from None
+
+
+def load_model_weights(ckpt: Path) -> dict[str, torch.Tensor]:
+    path = ckpt / "model.safetensors"
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            aliases = json.loads((f.metadata() or {}).get("aliases", "{}"))
+        tensors = load_file(str(path))
+    except (OSError, SafetensorError, json.JSONDecodeError, ValueError) as e:
+        raise CheckpointError(f"checkpoint {ckpt}: cannot read model.safetensors: {e}") from None
+    for alias, target in aliases.items():
+        tensors[alias] = tensors[target]
+    return tensors
+
+
+def load_rank_file(ckpt: Path, stem: str, rank: int) -> Any:
+    path = ckpt / _rank_file(stem, rank)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"checkpoint {ckpt}: cannot read {path.name}: {type(e).__name__}: "
+                              f"{str(e)[:200]}") from None

@@ -1,0 +1,270 @@
+"""The training loop: ``train(config) -> run_dir`` (also ``lmforge train``).
+
+One step = ``grad_accum`` micro-batches forward/backward, the backend's gradient sync, global-norm
+clipping, the optimizer step. Validation runs on fixed batches drawn once from the validation split,
+so val losses of different steps (and runs) are comparable. On CPU a resumed run reproduces the
+uninterrupted loss curve bit for bit: the data sampler, all RNGs, weights and optimizer state are in
+every checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lmforge.core import LmforgeError, atomic_write, config_to_toml, get_part, new_run_dir, save_config
+from lmforge.core import truncate_metrics as _truncate
+
+from . import train_setup as setup
+from .checkpoint import CheckpointError, load_state_dict_checked
+from .data import get_batch
+from .losses import cross_entropy
+from .optim import clip_grad_norm
+from .run_checkpoint import (
+    capture_rng,
+    latest_checkpoint,
+    load_model_weights,
+    load_rank_file,
+    read_trainer_state,
+    restore_rng,
+    save_run_checkpoint,
+)
+from .train_config import TrainConfig
+from .transformer import TransformerLM
+
+PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "H800": 989e12, "A100": 312e12, "L4": 121e12,
+                   "4090": 165e12, "B200": 2250e12}
+
+
+class TrainingDiverged(LmforgeError):
+    """The loss or gradient norm became NaN or infinite; the run keeps its last good checkpoint."""
+
+
+def _peak_flops(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
+
+
+class _StopSignals:
+    """SIGINT/SIGTERM set a flag; the loop checkpoints at the end of the step and returns."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.received = signum
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def _resolve_run_dir(cfg: TrainConfig, backend, resume: str | Path | None) -> Path:
+    if resume is not None:
+        return Path(resume)
+    if cfg.run_dir:
+        path = Path(cfg.run_dir)
+        if backend.is_main:
+            path.mkdir(parents=True, exist_ok=True)
+        return path
+    path = new_run_dir(cfg.out, cfg.name or None) if backend.is_main else None
+    if backend.world_size > 1:
+        box = [str(path) if path else None]
+        torch.distributed.broadcast_object_list(box, src=0)
+        path = Path(box[0])
+    return path
+
+
+def _state_dict(backend, model) -> dict:
+    # strip torch.compile's prefix whichever way compile and the backend's wrapper are nested
+    return {k.replace("_orig_mod.", ""): v for k, v in backend.full_state_dict(model).items()}
+
+
+def train(cfg: TrainConfig, resume: str | Path | None = None) -> Path:
+    """Train ``cfg`` (or continue the run in ``resume``) and return the run directory."""
+    backend = get_part("parallel_backend", cfg.parallel)(**cfg.parallel_options)
+    try:
+        return _train(cfg, backend, resume)
+    finally:
+        backend.teardown()
+
+
+def _train(cfg: TrainConfig, backend, resume) -> Path:
+    device = backend.setup(cfg.device)
+    setup.validate_config(cfg, backend.world_size)
+    train_data, val_data = setup.load_data(cfg)
+    steps = setup.total_steps(cfg)
+    micro_bs = cfg.train.batch_size // (cfg.train.grad_accum * backend.world_size)
+    ctx = cfg.model.context_length
+    tokens_per_step = cfg.train.batch_size * ctx
+    run_dir = _resolve_run_dir(cfg, backend, resume)
+
+    ckpt = None
+    if resume is not None:
+        ckpt = latest_checkpoint(run_dir)
+        if ckpt is None:
+            raise CheckpointError(f"nothing to resume: {run_dir} has no complete checkpoint")
+        state = read_trainer_state(ckpt)
+        if state.get("model") != setup.model_config_dict(cfg):
+            diff = [k for k, v in setup.model_config_dict(cfg).items() if state.get("model", {}).get(k) != v]
+            raise CheckpointError(f"checkpoint {ckpt} was trained with a different model config "
+                                  f"(differs in: {', '.join(diff) or 'all keys'})")
+        if state.get("world_size", 1) != backend.world_size:
+            raise CheckpointError(f"checkpoint {ckpt} was written by {state.get('world_size')} ranks; "
+                                  f"resume with the same number (now {backend.world_size})")
+
+    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+    model = TransformerLM.from_config(cfg.model).to(device)
+    if ckpt is not None:
+        load_state_dict_checked(model, load_model_weights(ckpt), str(ckpt))
+    if cfg.compile:
+        model = torch.compile(model)
+    model = backend.wrap_model(model)
+    optimizer = backend.make_optimizer(model, setup.optimizer_factory(cfg))
+    data_rng = np.random.default_rng([cfg.seed, backend.rank])
+    start_step, tokens, elapsed = 0, 0, 0.0
+    if ckpt is not None:
+        try:
+            optimizer.load_state_dict(load_rank_file(ckpt, "optimizer", backend.rank))
+        except (ValueError, KeyError, RuntimeError) as e:
+            raise CheckpointError(f"checkpoint {ckpt}: optimizer state does not fit: {e}") from e
+        restore_rng(load_rank_file(ckpt, "rng", backend.rank), data_rng)
+        start_step, tokens, elapsed = state["step"], state["tokens"], state["time_s"]
+
+    if backend.is_main:
+        save_config(cfg, run_dir)  # on resume too: overrides such as a larger max_steps are recorded
+        if cfg.data.tokenizer_dir and not (run_dir / "tokenizer").exists():
+            shutil.copytree(cfg.data.tokenizer_dir, run_dir / "tokenizer")
+        if ckpt is not None:
+            _truncate(run_dir, start_step)
+    logger = get_part("metrics_logger", cfg.metrics_logger)(run_dir, start_time_s=elapsed) \
+        if backend.is_main else None
+
+    # fixed validation batches, drawn the same way on every rank and in every run
+    val_rng = np.random.default_rng([cfg.seed, 1_000_003])
+    val_batches = [get_batch(val_data, micro_bs, ctx, device, generator=val_rng)
+                   for _ in range(cfg.train.eval_batches)]
+    byte_lengths = setup.token_byte_lengths(cfg.data.tokenizer_dir, cfg.model.vocab_size)
+    val_bytes = None if byte_lengths is None else int(sum(byte_lengths[y.cpu().numpy()].sum()
+                                                          for _, y in val_batches))
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if cfg.dtype == "bfloat16" \
+        else contextlib.nullcontext
+    lr_at = setup.schedule(cfg, steps)
+    flops_per_token = setup.training_flops_per_token(cfg)
+    peak = _peak_flops(device)
+
+    def evaluate() -> dict:
+        model.eval()
+        total, count = 0.0, 0
+        with torch.no_grad(), autocast():
+            for x, y in val_batches:
+                total += float(cross_entropy(model(x), y, reduction="sum"))
+                count += y.numel()
+        model.train()
+        out = {"val_loss": total / count}
+        if val_bytes:
+            out["val_bpb"] = total / (math.log(2) * val_bytes)
+        return out
+
+    def checkpoint(step: int) -> Path:
+        return save_run_checkpoint(
+            run_dir, step, model_state=_state_dict(backend, model) if backend.is_main else None,
+            optimizer_state=optimizer.state_dict(), rng_state=capture_rng(data_rng),
+            trainer_state={"step": step, "tokens": tokens, "time_s": logger.elapsed() if logger else 0.0,
+                           "world_size": backend.world_size, "model": setup.model_config_dict(cfg)},
+            config_toml=config_to_toml(cfg), rank=backend.rank, is_main=backend.is_main,
+            keep=cfg.train.keep_checkpoints)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=steps, initial=start_step, unit="step", dynamic_ncols=True,
+               disable=not (backend.is_main and cfg.progress))
+    status, step, last = "completed", start_step, {}
+    window_tokens, window_time = 0, 0.0
+    model.train()
+    with _StopSignals() as stop:
+        while step < steps:
+            t0 = time.perf_counter()
+            lr = lr_at(step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            loss_sum = torch.zeros((), device=device)
+            for _ in range(cfg.train.grad_accum):
+                x, y = get_batch(train_data, micro_bs, ctx, device, generator=data_rng)
+                with autocast():
+                    loss = cross_entropy(model(x), y)
+                (loss / cfg.train.grad_accum).backward()
+                loss_sum += loss.detach()
+            backend.after_backward(model)
+            grad_norm = clip_grad_norm(model.parameters(), cfg.optimizer.grad_clip)
+            step += 1
+            will_log = step % cfg.train.log_every == 0 or step == steps
+            will_eval = step % cfg.train.eval_every == 0 or step == steps
+            will_save = step % cfg.train.checkpoint_every == 0 or step == steps or stop.received
+            if will_log or will_eval or will_save or device.type == "cpu":
+                train_loss = backend.all_reduce_mean(float(loss_sum) / cfg.train.grad_accum)
+                if not (math.isfinite(train_loss) and math.isfinite(float(grad_norm))):
+                    good = latest_checkpoint(run_dir)
+                    status = "diverged"
+                    _finish(run_dir, backend, status, step, tokens, last)
+                    raise TrainingDiverged(
+                        f"loss is {train_loss} (grad norm {float(grad_norm)}) at step {step}; stopped. "
+                        f"Last good checkpoint: {good or 'none'}. Try a lower optimizer.lr or more warm-up.")
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            tokens += tokens_per_step
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            window_time += time.perf_counter() - t0
+            window_tokens += tokens_per_step
+            bar.update(1)
+            if will_log:
+                tps = window_tokens / max(window_time, 1e-9)
+                record = {"tokens": tokens, "train_loss": train_loss, "lr": lr, "grad_norm": float(grad_norm),
+                          "tokens_per_s": tps}
+                if peak:
+                    record["mfu"] = flops_per_token * tps / (peak * backend.world_size)
+                window_tokens, window_time = 0, 0.0
+                if logger:
+                    logger.log(step, **record)
+                val = {"val": f"{last['val_loss']:.3f}"} if last else {}
+                bar.set_postfix(loss=f"{train_loss:.3f}", **val)
+            if will_eval:
+                last = evaluate()
+                if logger:
+                    logger.log(step, tokens=tokens, **last)
+            if will_save:
+                checkpoint(step)
+            if stop.received:
+                status = "interrupted"
+                bar.write(f"lmforge: received signal {stop.received}; saved a checkpoint at step {step}. "
+                          f"Resume with: lmforge train --resume {run_dir}")
+                break
+    bar.close()
+    _finish(run_dir, backend, status, step, tokens, last)
+    if logger:
+        logger.close()
+    return run_dir
+
+
+def _finish(run_dir: Path, backend, status: str, step: int, tokens: int, last: dict) -> None:
+    if backend.is_main:
+        atomic_write(run_dir / "summary.json",
+                     json.dumps({"status": status, "step": step, "tokens": tokens, **last}, indent=1))
