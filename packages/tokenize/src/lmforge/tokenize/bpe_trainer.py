@@ -62,36 +62,59 @@ def learn_merges(word_counts: dict[bytes, int], n_merges: int, first_id: int = 2
 
 
 def _apply_merge(a, b, new_id, words, counts, pair_counts, where, heap, keys) -> None:
-    delta: dict[tuple[int, int], int] = defaultdict(int)
+    """Merge (a, b) in every word that has it, touching only the pairs next to each occurrence.
+
+    Only pairs containing ``new_id`` can grow, and they are new, so only they are pushed on the heap;
+    every other change is a decrease, repaired lazily when its stale heap entry surfaces.
+    """
+    fresh: dict[tuple[int, int], int] = {}
     for wi in where.pop((a, b), ()):
         word = words[wi]
         n = len(word)
-        merged = []
-        i = 0
-        while i < n:
-            if i < n - 1 and word[i] == a and word[i + 1] == b:
-                merged.append(new_id)
-                i += 2
-            else:
-                merged.append(word[i])
-                i += 1
-        if len(merged) == n:
-            continue  # stale index entry: the pair left this word in an earlier merge
         c = counts[wi]
-        for pair in zip(word, word[1:]):
-            delta[pair] -= c
-        for pair in zip(merged, merged[1:]):
-            delta[pair] += c
-            if new_id in pair:
-                where[pair].add(wi)
-        words[wi] = merged
-    for pair, d in delta.items():
-        if d == 0:
-            continue
-        live = pair_counts[pair] + d
-        if live <= 0:
-            del pair_counts[pair]
-        else:
-            pair_counts[pair] = live
-            if d > 0:
-                heapq.heappush(heap, (-live, keys[pair[0]], keys[pair[1]], pair[0], pair[1]))
+        out: list[int] = []
+        i = 0
+        left_to_see = word.count(a)  # list.index without the cost of a final ValueError
+        used = 2 if a == b else 1
+        while left_to_see > 0:
+            j = word.index(a, i)
+            if j + 1 >= n or word[j + 1] != b:
+                out += word[i:j + 1]
+                i = j + 1
+                left_to_see -= 1
+                continue
+            left_to_see -= used
+            out += word[i:j]
+            if j > 0:
+                left = (word[j - 1], a)
+                live = pair_counts[left] - c
+                if live:
+                    pair_counts[left] = live
+                else:
+                    del pair_counts[left]
+                p = (out[-1], new_id)
+                fresh[p] = fresh.get(p, 0) + c
+                where[p].add(wi)
+            if j + 2 < n:
+                y = word[j + 2]
+                # if another occurrence starts right after, its left-neighbour step handles (b, a)
+                if not (y == a and j + 3 < n and word[j + 3] == b):
+                    right = (b, y)
+                    live = pair_counts[right] - c
+                    if live:
+                        pair_counts[right] = live
+                    else:
+                        del pair_counts[right]
+                    p = (new_id, y)
+                    fresh[p] = fresh.get(p, 0) + c
+                    where[p].add(wi)
+            out.append(new_id)
+            i = j + 2
+        if i == 0:
+            continue  # stale index entry: the pair left this word in an earlier merge
+        out += word[i:]
+        words[wi] = out
+    pair_counts.pop((a, b), None)
+    for p, cnt in fresh.items():
+        pair_counts[p] = cnt
+        heapq.heappush(heap, (-cnt, keys[p[0]], keys[p[1]], p[0], p[1]))

@@ -6,6 +6,8 @@ tokenizer and tiktoken cut text into exactly the same pieces.
 
 from __future__ import annotations
 
+import re
+
 import regex
 
 # GPT-2 (r50k_base). Equivalent to GPT-2's published pattern; the possessive form is faster.
@@ -19,14 +21,44 @@ CL100K_PATTERN = (
 
 PATTERNS = {"gpt2": GPT2_PATTERN, "cl100k": CL100K_PATTERN}
 
+# The same patterns for pure-ASCII text, spelled with explicit ASCII classes so the standard library's
+# ``re`` (about 2.5x faster than ``regex`` here) can run them. In ASCII, regex's \s is exactly
+# [\t\n\v\f\r ], \p{L} is [A-Za-z] and \p{N} is [0-9]; a test checks the two agree.
+_S, _NS = r"[\t\n\x0b\x0c\r ]", r"[^\t\n\x0b\x0c\r ]"
+_OTHER = r"[^\t\n\x0b\x0c\r A-Za-z0-9]"
+_ASCII = {
+    GPT2_PATTERN: (
+        rf"""'(?:[sdmt]|ll|ve|re)| ?[A-Za-z]++| ?[0-9]++| ?{_OTHER}++|{_S}++$|{_S}+(?!{_NS})|{_S}"""
+    ),
+    CL100K_PATTERN: (
+        rf"""'(?i:[sdmt]|ll|ve|re)|[^\r\nA-Za-z0-9]?+[A-Za-z]++|[0-9]{{1,3}}+| ?{_OTHER}++[\r\n]*+"""
+        rf"""|{_S}++$|{_S}*[\r\n]|{_S}+(?!{_NS})|{_S}"""
+    ),
+}
+
 
 def resolve_pattern(pattern: str) -> str:
     """A pattern name (``gpt2``, ``cl100k``) or a regex string -> the regex string."""
     return PATTERNS.get(pattern, pattern)
 
 
-def compile_pattern(pattern: str) -> regex.Pattern:
-    return regex.compile(resolve_pattern(pattern))
+class PreTokenizer:
+    """``findall(text)``: the pattern's pieces, via ``re`` when the text is ASCII and a fast form exists."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = resolve_pattern(pattern)
+        self.regex = regex.compile(self.pattern)
+        fast = _ASCII.get(self.pattern)
+        self.ascii_regex = re.compile(fast) if fast else None
+
+    def findall(self, text: str) -> list[str]:
+        if self.ascii_regex is not None and text.isascii():
+            return self.ascii_regex.findall(text)
+        return self.regex.findall(text)
+
+
+def compile_pattern(pattern: str) -> PreTokenizer:
+    return PreTokenizer(pattern)
 
 
 def special_splitter(special_tokens: list[str]) -> regex.Pattern | None:
