@@ -33,7 +33,8 @@ class Lab:
             self.ledger.refund(key)
             raise
         row = {**row, "experiment": key}
-        self.ledger.complete(key, row)
+        spent = row.get("flops")
+        self.ledger.complete(key, row, float(spent) if spent else None)
         return {**row, "cached": False}
 
     def results(self) -> list[dict[str, Any]]:

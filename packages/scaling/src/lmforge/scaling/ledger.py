@@ -139,10 +139,11 @@ class Ledger:
              time.time()))
         return None
 
-    def complete(self, key: str, result: dict[str, Any]) -> None:
+    def complete(self, key: str, result: dict[str, Any], flops: float | None = None) -> None:
+        """Record the result; ``flops`` replaces the reservation by what the run really spent."""
         with self._connect() as db:
-            db.execute("UPDATE experiments SET status='done', result=?, finished=? WHERE key=?",
-                       (json.dumps(result, default=float), time.time(), key))
+            db.execute("UPDATE experiments SET status='done', result=?, finished=?, flops=COALESCE(?, flops) "
+                       "WHERE key=?", (json.dumps(result, default=float), time.time(), flops, key))
 
     def refund(self, key: str) -> None:
         with self._connect() as db:

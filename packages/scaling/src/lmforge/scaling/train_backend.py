@@ -1,0 +1,76 @@
+"""The ``train`` experiment backend: really trains an lmforge model for a FLOPs budget.
+
+Each request becomes a ``TrainConfig`` whose only budget is ``train.max_flops``: the trainer runs the
+step count that spends the budget by the model's exact per-token FLOPs (rounded up to whole steps)
+and evaluates once at the end on fixed validation batches (the same for every run of a sweep, since
+they are drawn from the seed). Warm-up is a fixed fraction of the steps so short and long runs
+follow the same schedule shape. The row is read back from the run directory.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from lmforge.core import LmforgeError
+
+from .experiment import Experiment, ExperimentBackend
+
+
+class TrainBackend(ExperimentBackend):
+    """Trains lmforge models with ``lmforge.model.train`` for exactly a FLOPs budget."""
+
+    name = "train"
+
+    def __init__(self, data: str | Path = "", val_data: str | Path = "", out: str | Path = "runs/scaling",
+                 device: str = "cpu", warmup_fraction: float = 0.05, eval_batches: int = 8,
+                 dtype: str = "float32", tokenizer_dir: str = "", limits: dict | None = None) -> None:
+        super().__init__(limits)
+        self.data, self.val_data = str(data), str(val_data)
+        self.out = Path(out)
+        self.device, self.dtype = device, dtype
+        self.warmup_fraction, self.eval_batches = warmup_fraction, eval_batches
+        self.tokenizer_dir = str(tokenizer_dir)
+
+    def validate(self, exp: Experiment) -> None:
+        super().validate(exp)
+        if not self.data or not Path(self.data).is_file():
+            raise LmforgeError(f"train backend needs a token file (data=...); {self.data or 'none'} given")
+
+    def steps(self, exp: Experiment) -> int:
+        per_step = self.flops_per_token(exp) * exp.batch_size * exp.model["context_length"]
+        return math.ceil(exp.flops / per_step)
+
+    def config(self, exp: Experiment, name: str):
+        from lmforge.core import load_config
+        from lmforge.model import TrainConfig
+
+        steps = self.steps(exp)
+        extra = dict(exp.extra)
+        warmup = max(1, round(self.warmup_fraction * steps))
+        data = {
+            "model": dict(exp.model),
+            "data": {"train_path": self.data, "val_path": self.val_data, "tokenizer_dir": self.tokenizer_dir},
+            "optimizer": {"lr": exp.lr, **extra.pop("optimizer", {})},
+            "schedule": {"warmup_steps": warmup, **extra.pop("schedule", {})},
+            "train": {"max_steps": None, "max_flops": float(exp.flops), "batch_size": exp.batch_size,
+                      "eval_every": steps, "eval_batches": self.eval_batches,
+                      "log_every": max(1, steps // 50), "checkpoint_every": steps, "keep_checkpoints": 1},
+            "out": str(self.out), "name": name, "seed": exp.seed, "device": self.device,
+            "dtype": self.dtype, "progress": False, **extra,
+        }
+        return load_config(TrainConfig, data=data)
+
+    def run(self, exp: Experiment) -> dict[str, Any]:
+        from lmforge.model import train
+
+        from .runs_dir import read_run_dir
+        from .table import complete_row
+
+        counts = self.counts(exp)
+        name = f"C{exp.flops:.2g}-N{counts['params']}-{exp.key(self.name)[:8]}"
+        run_dir = train(self.config(exp, name))
+        row = complete_row(read_run_dir(run_dir), str(run_dir))
+        row["budget"] = float(exp.flops)
+        return row
