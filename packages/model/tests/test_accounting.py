@@ -152,3 +152,27 @@ def test_memory_weights_gradients_adam():
     assert m["weights"] == m["gradients"] == 2 * n
     assert m["adamw_state"] == 8 * n
     assert m["total"] == m["weights"] + m["gradients"] + m["adamw_state"] + m["activations"]
+
+
+def test_accounting_command_prints_tables_and_plot(tmp_path):
+    from click.testing import CliRunner
+
+    from lmforge.core.cli import build_cli
+
+    cfg_file = tmp_path / "train.toml"
+    cfg_file.write_text('[model]\nvocab_size = 1000\ncontext_length = 256\nd_model = 128\nnum_layers = 2\n'
+                        'num_heads = 4\n')
+    png = tmp_path / "shares.png"
+    args = ["model", "accounting", "--config", str(cfg_file), "--batch", "2", "--set", "model.num_kv_heads=2",
+            "--plot", str(png)]
+    result = CliRunner().invoke(build_cli(), args)
+    assert result.exit_code == 0, result.output
+    total = count_parameters(ModelConfig(vocab_size=1000, context_length=256, d_model=128, num_layers=2,
+                                         num_heads=4, num_kv_heads=2))["total"]
+    assert f"{total:,}" in result.output
+    for word in ("attention_scores", "lm_head", "adamw_state", "FLOP shares as width grows",
+                 "context_length"):
+        assert word in result.output
+    assert png.stat().st_size > 1000
+    gpt2 = CliRunner().invoke(build_cli(), ["model", "accounting", "--gpt2", "small"])
+    assert "124,439,808" in gpt2.output

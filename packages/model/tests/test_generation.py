@@ -155,3 +155,36 @@ def test_torch_rollout_engine_groups_samples_and_is_registered():
     assert len({tuple(r.token_ids) for r in results[:3]}) > 1  # n samples are not copies
     again = TorchRolloutEngine(model, max_batch_size=3).generate(PROMPTS[:2], 6, 1.0, 1.0, n=3, seed=5)
     assert [r.token_ids for r in again] == [r.token_ids for r in results]
+
+
+def make_run(tmp_path):
+    """A run directory as the trainer writes it: a checkpoint folder and the tokenizer."""
+    from dataclasses import asdict
+
+    from lmforge.model.run_checkpoint import save_run_checkpoint
+    from lmforge.tokenize import ByteTokenizer
+
+    cfg = ModelConfig(vocab_size=257, context_length=64, d_model=32, num_layers=2, num_heads=4)
+    torch.manual_seed(0)
+    model = TransformerLM.from_config(cfg)
+    run = tmp_path / "run"
+    save_run_checkpoint(run, 5, model_state=model.state_dict(), optimizer_state={}, rng_state={},
+                        trainer_state={"step": 5, "model": asdict(cfg)}, config_toml="")
+    tokenizer = ByteTokenizer(special_tokens=["<|endoftext|>"])
+    tokenizer.save(run / "tokenizer")
+    return run, model, tokenizer
+
+
+def test_generate_command_prints_the_models_greedy_continuation(tmp_path):
+    from click.testing import CliRunner
+
+    from lmforge.core.cli import build_cli
+
+    run, model, tokenizer = make_run(tmp_path)
+    result = CliRunner().invoke(build_cli(), ["generate", "--run", str(run), "--prompt", "Hello",
+                                              "--max-new-tokens", "12", "--temperature", "0"])
+    assert result.exit_code == 0, result.output
+    expected = generate(model, [tokenizer.encode("Hello")], 12, temperature=0, eot_id=tokenizer.eot_id)[0]
+    assert result.output == "Hello" + tokenizer.decode(expected) + "\n"
+    bad = CliRunner().invoke(build_cli(), ["generate", "--run", str(tmp_path), "--prompt", "x"])
+    assert bad.exit_code != 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,23 @@ def test_import_real_smollm2_checkpoint():
     x = torch.randint(0, cfg.vocab_size, (1, 16), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         torch.testing.assert_close(model(x), hf(x).logits, atol=1e-3, rtol=1e-3)
+
+
+def test_export_command_from_a_run_directory(tmp_path):
+    from click.testing import CliRunner
+
+    from lmforge.core.cli import build_cli
+
+    if str(Path(__file__).parent) not in sys.path:
+        sys.path.insert(0, str(Path(__file__).parent))
+    from test_generation import make_run
+
+    run, model, _ = make_run(tmp_path)
+    args = ["model", "export-hf", "--run", str(run), "--out", str(tmp_path / "hf")]
+    result = CliRunner().invoke(build_cli(), args)
+    assert result.exit_code == 0, result.output
+    hf = transformers.LlamaForCausalLM.from_pretrained(tmp_path / "hf", attn_implementation="eager").eval()
+    assert hf.config.eos_token_id == 256  # the run's tokenizer's end-of-text id
+    x = tokens()
+    with torch.no_grad():
+        torch.testing.assert_close(hf(x).logits, model.eval()(x), atol=1e-4, rtol=1e-4)
