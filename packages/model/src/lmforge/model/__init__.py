@@ -28,6 +28,12 @@ _EXPORTS = {
     "ParallelBackend": "parallel",
     "TrainConfig": "train_config",
     "train": "trainer",
+    # generation, accounting, HF interop
+    "generate": "generation", "KVCache": "generation", "TorchRolloutEngine": "generation",
+    "RolloutResult": "generation", "load_run_model": "generation",
+    "count_parameters": "accounting", "flops_per_token": "accounting", "training_flops": "accounting",
+    "memory_bytes": "accounting",
+    "export_hf_llama": "hf_llama", "import_hf_llama": "hf_llama", "hf_state_dict": "hf_llama",
 }
 
 __all__ = sorted(_EXPORTS)

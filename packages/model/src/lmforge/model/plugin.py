@@ -88,6 +88,6 @@ def register_commands(cli):
 
     cli.add_command(train_command)
     cli.add_command(quickstart_command)
-    from .cli_extras import add_commands  # generate, model accounting / export-hf / import-hf
+    from .cli_extras import add_commands  # generate, model accounting, model export-hf
 
     add_commands(cli)
