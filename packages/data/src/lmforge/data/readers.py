@@ -64,7 +64,9 @@ def _iter_records(path: Path, record_type, skipped: SkipCounter) -> Iterator:
                             if last_start > expected_next + 4:
                                 skipped.add("corrupt_record")
                             expected_next = _plain_record_end(m, last_start, record.content_length or 0)
-                        if record.record_type == record_type:
+                        if record.headers.get("Content-Length") is None:
+                            skipped.add("truncated_record")  # its header block was cut off
+                        elif record.record_type == record_type:
                             yield record
                 except OSError:
                     skipped.add("corrupt_record")
@@ -96,9 +98,6 @@ def read_warc(
             declared = record.content_length
             if declared is not None and declared > max_record_bytes:
                 skipped.add("record_too_large")
-                continue
-            if record.headers.get("Content-Length") is None:  # its header block was cut off
-                skipped.add("truncated_record")
                 continue
             record.parse_http()
             if not record.is_http:

@@ -1,0 +1,44 @@
+import pytest
+
+from lmforge.core import load_config
+from lmforge.data.pipeline import run_pipeline
+from lmforge.data.pipeline_config import PipelineConfig
+
+
+@pytest.mark.slow
+def test_ray_executor_output_identical_to_local(tmp_path, warc_maker, crawl_builder):
+    ray = pytest.importorskip("ray")
+    crawl_builder(tmp_path / "crawl", warc_maker, n_shards=3, docs_per_shard=3)
+    outputs = {}
+    for name, options in [
+        ("local", {"workers": 2, "progress": False}),
+        ("ray", {"num_cpus": 1, "progress": False}),
+    ]:
+        cfg = load_config(
+            PipelineConfig,
+            data={
+                "output_dir": str(tmp_path / name),
+                "input": {"paths": [str(tmp_path / "crawl" / "*.warc.gz")]},
+                "filters": [
+                    {"name": "length", "options": {"min_chars": 20}},
+                    {"name": "gopher"},
+                    {"name": "pii_mask"},
+                ],
+                "dedup": [
+                    {"name": "exact_line"},
+                    {"name": "minhash", "options": {"num_hashes": 32, "num_bands": 8}},
+                ],
+                "executor": {"name": name, "options": options},
+            },
+        )
+        try:
+            stats = run_pipeline(cfg)
+        finally:
+            if name == "ray" and ray.is_initialized():
+                ray.shutdown()
+        outputs[name] = (
+            {p.name: p.read_bytes() for p in sorted((tmp_path / name / "final").glob("*.jsonl.gz"))},
+            [(s["step"], s["in"], s["kept"], s["dropped"]) for s in stats["steps"]],
+        )
+    assert outputs["ray"] == outputs["local"]
+    assert len(outputs["local"][0]) == 4 and any(outputs["local"][0].values())
