@@ -30,3 +30,29 @@ def flash2_torch(q, k, v, mask=None, is_causal=False):
 def flash2_triton(q, k, v, mask=None, is_causal=False):
     """FlashAttention-2 with Triton forward and backward kernels."""
     return _load("kernels.flash2_triton", "flash2_triton")(q, k, v, mask=mask, is_causal=is_causal)
+
+
+def _backend(module: str, cls: str, doc: str):
+    def factory(**options):
+        return _load(f"parallel.{module}", cls)(**options)
+
+    factory.__name__ = factory.__qualname__ = cls
+    factory.__doc__ = doc
+    return factory
+
+
+PARALLEL_BACKENDS = {
+    "ddp_naive": _backend("backends", "NaiveDDPBackend", "DDP: all-reduce each gradient after backward."),
+    "ddp_flat": _backend("backends", "FlatDDPBackend", "DDP: one all-reduce of all gradients, flattened."),
+    "ddp_overlap": _backend("backends", "OverlapDDPBackend",
+                            "DDP: async per-gradient all-reduce from post-accumulate-grad hooks."),
+    "ddp_bucketed": _backend("backends", "BucketedDDPBackend",
+                             "DDP: async all-reduce of reverse-order buckets (bucket_size_mb)."),
+    "zero1": _backend("backends", "Zero1Backend", "ZeRO-1: optimizer state sharded across ranks."),
+    "fsdp": _backend("backends", "FSDPBackend",
+                     "Our FSDP: sharded Linear/Embedding weights, all-gather + reduce-scatter."),
+    "torch_ddp": _backend("torch_backends", "TorchDDPBackend", "torch DistributedDataParallel."),
+    "torch_fsdp2": _backend("torch_backends", "TorchFSDP2Backend", "torch FSDP2 (fully_shard)."),
+    "deepspeed": _backend("deepspeed_backend", "DeepSpeedBackend",
+                          "DeepSpeed ZeRO stage 1/2/3 (option stage) with our optimizer."),
+}

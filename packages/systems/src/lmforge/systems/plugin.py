@@ -18,3 +18,9 @@ def register_norms(register):
 def register_attention(register):
     register("flash2_torch", parts.flash2_torch, reference="reference")
     register("flash2_triton", parts.flash2_triton, reference="reference")
+
+
+@hookimpl
+def register_parallel_backends(register):
+    for name, factory in parts.PARALLEL_BACKENDS.items():
+        register(name, factory, reference="single")

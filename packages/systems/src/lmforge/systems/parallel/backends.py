@@ -1,0 +1,122 @@
+"""Our data-parallel schemes as ``parallel_backend`` parts (subclasses of the model's ParallelBackend).
+
+The trainer calls, in order: ``setup`` (joins the torchrun process group), ``wrap_model``,
+``make_optimizer``, then per step backward, ``after_backward`` (gradient sync), clipping,
+``optimizer.step()``; ``full_state_dict`` for checkpoints, ``teardown`` at the end.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .ddp import BucketedDDP, FlatDDP, NaiveDDP, OverlapDDP
+from .seam import DistributedBackend
+
+
+class DDPBackend(DistributedBackend):
+    """Wraps the model in one of our DDP wrappers (chosen by the subclass)."""
+
+    wrapper: type[nn.Module] = NaiveDDP
+
+    def wrap_model(self, model: nn.Module) -> nn.Module:
+        return self.wrapper(model, **self.options)
+
+
+class NaiveDDPBackend(DDPBackend):
+    """DDP: all-reduce each gradient after backward."""
+
+    wrapper = NaiveDDP
+
+
+class FlatDDPBackend(DDPBackend):
+    """DDP: one all-reduce of all gradients, flattened."""
+
+    wrapper = FlatDDP
+
+
+class OverlapDDPBackend(DDPBackend):
+    """DDP: async all-reduce per gradient from post-accumulate-grad hooks (overlaps backward)."""
+
+    wrapper = OverlapDDP
+
+
+class BucketedDDPBackend(DDPBackend):
+    """DDP: async all-reduce of gradient buckets (``bucket_size_mb``, reverse order)."""
+
+    wrapper = BucketedDDP
+
+
+def optimizer_class_and_kwargs(optimizer_factory, params):
+    """Recover (class, hyperparameters) from a factory, for wrappers that build optimizers themselves.
+
+    The probe optimizer is thrown away; optimizers create their state lazily, so it costs nothing.
+    """
+    probe = optimizer_factory(params)
+    return type(probe), dict(probe.defaults)
+
+
+class Zero1Backend(NaiveDDPBackend):
+    """ZeRO-1: DDP gradients, optimizer state sharded across ranks (ShardedOptimizer)."""
+
+    def make_optimizer(self, model, optimizer_factory):
+        from .zero1 import ShardedOptimizer
+
+        params = [p for p in model.parameters() if p.requires_grad]
+        cls, kwargs = optimizer_class_and_kwargs(optimizer_factory, params)
+        return ShardedOptimizer(params, cls, **kwargs)
+
+
+class GatherOnStateDict:
+    """Optimizer proxy for sharded models: on non-main ranks ``state_dict()`` first joins the collective
+    gather that ``full_state_dict`` runs on the main rank.
+
+    The trainer asks only the main rank for the full weights but every rank for its optimizer state, at
+    the same point; gathering sharded weights needs every rank, so the other ranks join here.
+    """
+
+    def __init__(self, inner: torch.optim.Optimizer, backend, model):
+        self.__dict__.update(inner=inner, backend=backend, model=model)
+
+    def __getattr__(self, name):  # param_groups, state, add_param_group, ...
+        return getattr(self.__dict__["inner"], name)
+
+    def step(self, closure=None):
+        return self.inner.step(closure)
+
+    def zero_grad(self, set_to_none: bool = True):
+        return self.inner.zero_grad(set_to_none=set_to_none)
+
+    def state_dict(self):
+        if not self.backend.is_main:
+            self.backend.full_state_dict(self.model)
+        return self.inner.state_dict()
+
+    def load_state_dict(self, state_dict):
+        return self.inner.load_state_dict(state_dict)
+
+
+class FSDPBackend(DistributedBackend):
+    """Our FSDP: shard Linear/Embedding weights, all-gather with prefetch, reduce-scatter gradients.
+
+    Options: ``compute_dtype`` ("float32" / "bfloat16"), ``shard_types`` (list of "module:Class" names).
+    """
+
+    def wrap_model(self, model):
+        from .fsdp import FullyShardedDataParallel
+
+        dtype = self.options.get("compute_dtype")
+        types = self.options.get("shard_types")
+        if types is not None:
+            import importlib
+
+            types = tuple(getattr(importlib.import_module(t.split(":")[0]), t.split(":")[1]) for t in types)
+        return FullyShardedDataParallel(model, shard_types=types,
+                                        compute_dtype=getattr(torch, dtype) if dtype else None)
+
+    def make_optimizer(self, model, optimizer_factory):
+        return GatherOnStateDict(optimizer_factory([p for p in model.parameters() if p.requires_grad]),
+                                 self, model)
+
+    def full_state_dict(self, model) -> dict:
+        return model.gather_full_params()

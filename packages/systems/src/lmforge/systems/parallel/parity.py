@@ -1,0 +1,153 @@
+"""Run parallel backends the way the trainer does, on a tiny model, in forked gloo workers.
+
+Used by the parity tests and by the CPU backend benchmark. The reference is one process training on
+the full batch; each of ``world`` ranks trains on its contiguous slice of the same batch, so averaged
+gradients equal the full-batch gradient up to floating-point summation order.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+import time
+import traceback
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+VOCAB, CONTEXT, BATCH = 64, 16, 8
+
+
+def tiny_model(d_model: int = 32, layers: int = 2, tie: bool = True, seed: int = 0):
+    from lmforge.model import TransformerLM
+
+    torch.manual_seed(seed)
+    model = TransformerLM(VOCAB, CONTEXT, d_model, layers, num_heads=2, d_ff=2 * d_model, tie_embeddings=tie)
+    # a frozen parameter: must be broadcast from rank 0, must not change, must not break sync
+    model.layers[0].ln1.weight.requires_grad_(False)
+    return model
+
+
+def batches(steps: int, batch: int = BATCH, seed: int = 1) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(steps):
+        tokens = torch.randint(0, VOCAB, (batch, CONTEXT + 1), generator=g)
+        out.append((tokens[:, :-1], tokens[:, 1:]))
+    return out
+
+
+def optimizer_factory(params):
+    from lmforge.core import get_part
+
+    return get_part("optimizer", "adamw")(params, lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
+
+
+def loss_of(model, x, y):
+    from lmforge.model import cross_entropy
+
+    return cross_entropy(model(x), y)
+
+
+def train_single(steps: int, **model_kwargs) -> dict[str, torch.Tensor]:
+    model = tiny_model(**model_kwargs)
+    opt = optimizer_factory([p for p in model.parameters() if p.requires_grad])
+    for x, y in batches(steps):
+        loss_of(model, x, y).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def train_backend(name: str, options: dict, steps: int, rank: int, world: int, grad_accum: int = 1,
+                  model_kwargs: dict | None = None, batch: int = BATCH, checkpoint_dir: str | None = None):
+    """One rank's run of backend ``name``: returns (full state dict, stats).
+
+    Each rank splits its slice into ``grad_accum`` micro-batches, like the trainer; ``checkpoint_dir``
+    makes backends that have their own checkpoint format (DeepSpeed) save one there."""
+    from lmforge.core import get_part
+
+    backend = get_part("parallel_backend", name)(**options)
+    backend.setup("cpu")
+    model = tiny_model(**(model_kwargs or {}))
+    if rank:  # ranks start different; the backend must make them equal (frozen weights included)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.5)
+    model = backend.wrap_model(model)
+    opt = backend.make_optimizer(model, optimizer_factory)
+    per_rank = batch // world
+    stats = {"step_s": [], "sync_s": []}
+    for x, y in batches(steps, batch=batch):
+        xs, ys = x[rank * per_rank:(rank + 1) * per_rank], y[rank * per_rank:(rank + 1) * per_rank]
+        t0 = time.perf_counter()
+        for xm, ym in zip(xs.chunk(grad_accum), ys.chunk(grad_accum)):
+            (loss_of(model, xm, ym) / grad_accum).backward()
+        t1 = time.perf_counter()
+        backend.after_backward(model)
+        t2 = time.perf_counter()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        stats["step_s"].append(time.perf_counter() - t0)
+        stats["sync_s"].append(t2 - t1)
+    state = backend.full_state_dict(model)
+    if checkpoint_dir and hasattr(backend, "save_checkpoint"):
+        backend.save_checkpoint(model, checkpoint_dir)
+    stats["optimizer_state_bytes"] = optimizer_state_bytes(opt)
+    stats["param_bytes"] = sum(p.numel() * p.element_size() for p in model.parameters())
+    return {k: v.detach().clone() for k, v in (state or {}).items()}, stats
+
+
+def optimizer_state_bytes(opt) -> int:
+    inner = getattr(opt, "inner", opt)
+    engine = getattr(inner, "engine", None)
+    if engine is not None:
+        inner = engine.optimizer
+    local = getattr(inner, "local", None)
+    if local is not None or hasattr(inner, "local_state_bytes"):
+        return inner.local_state_bytes()
+    state = getattr(inner, "state", {})
+    total = 0
+    for s in state.values():
+        for t in s.values():
+            if torch.is_tensor(t):
+                t = t.to_local() if hasattr(t, "to_local") else t
+                total += t.numel() * t.element_size()
+    return total
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank: int, world: int, port: int, jobs: list, out_dir: str, steps: int, extra: dict) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world, timeout=datetime.timedelta(seconds=120))
+    results = {}
+    for label, name, options in jobs:
+        try:
+            state, stats = train_backend(name, options, steps, rank, world, **extra)
+            results[label] = {"state": state, "stats": stats}
+        except Exception:
+            results[label] = {"error": traceback.format_exc()}
+        dist.barrier()
+    torch.save(results, Path(out_dir) / f"rank{rank}.pt")
+    dist.destroy_process_group()
+
+
+def run_backends(jobs: list[tuple[str, str, dict]], out_dir: str | Path, world: int = 2, steps: int = 3,
+                 **extra) -> list[dict]:
+    """Run each (label, backend name, options) in ``world`` forked gloo processes.
+
+    Returns one dict per rank: label -> {"state", "stats"} or {"error": traceback}."""
+    import torch.multiprocessing as mp
+
+    mp.start_processes(_worker, args=(world, free_port(), jobs, str(out_dir), steps, extra), nprocs=world,
+                       start_method="fork")
+    return [torch.load(Path(out_dir) / f"rank{r}.pt", weights_only=False) for r in range(world)]

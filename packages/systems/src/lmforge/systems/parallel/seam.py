@@ -1,0 +1,119 @@
+"""The model package's ``ParallelBackend`` seam, plus the process-group plumbing every backend shares.
+
+``lmforge.model.parallel.ParallelBackend`` is the base class (it is the single-process backend). If the
+model package does not provide it (yet), a stand-in with the contract's single-process behaviour is used
+so that this package's wrappers stay usable and testable on their own.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+try:
+    from lmforge.model.parallel import ParallelBackend
+except ImportError:  # the seam is missing from the model package: same contract, single process
+
+    class ParallelBackend:  # type: ignore[no-redef]
+        rank: int = 0
+        world_size: int = 1
+
+        def setup(self, device: str) -> torch.device:
+            return torch.device(device)
+
+        def wrap_model(self, model: nn.Module) -> nn.Module:
+            return model
+
+        def make_optimizer(self, model: nn.Module, optimizer_factory):
+            return optimizer_factory(model.parameters())
+
+        def after_backward(self, model) -> None:
+            pass
+
+        @property
+        def is_main(self) -> bool:
+            return self.rank == 0
+
+        def all_reduce_mean(self, value: float) -> float:
+            return value
+
+        def unwrap(self, model) -> nn.Module:
+            return getattr(model, "module", model)
+
+        def full_state_dict(self, model) -> dict:
+            return self.unwrap(model).state_dict()
+
+        def teardown(self) -> None:
+            pass
+
+
+def init_process_group_from_env(device: str) -> tuple[int, int, torch.device]:
+    """Join the process group torchrun (or ``lmforge train --nproc``) describes in the environment.
+
+    Returns (rank, world_size, device). Without WORLD_SIZE (or with 1) nothing is initialised.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if dist.is_available() and dist.is_initialized():
+        rank, world = dist.get_rank(), dist.get_world_size()
+    elif world > 1:
+        use_cuda = str(device).startswith("cuda") and torch.cuda.is_available()
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+        rank = dist.get_rank()
+    else:
+        rank = 0
+    dev = torch.device(device)
+    if dev.type == "cuda" and world > 1:
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank % max(torch.cuda.device_count(), 1))))
+        torch.cuda.set_device(dev)
+    return rank, world, dev
+
+
+def distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+class DistributedBackend(ParallelBackend):
+    """A ParallelBackend that joins the process group in ``setup`` and averages metrics across ranks."""
+
+    def __init__(self, **options):
+        self.options = options
+        self.rank = 0
+        self.world_size = 1
+        self.device = torch.device("cpu")
+
+    def setup(self, device: str) -> torch.device:
+        self.rank, self.world_size, self.device = init_process_group_from_env(device)
+        return self.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def all_reduce_mean(self, value: float) -> float:
+        if not distributed():
+            return float(value)
+        t = torch.tensor([float(value)], dtype=torch.float64,
+                         device=self.device if self.device.type == "cuda" else "cpu")
+        dist.all_reduce(t)
+        return float(t.item()) / self.world_size
+
+    def unwrap(self, model) -> nn.Module:
+        while hasattr(model, "module"):
+            model = model.module
+        return model
+
+    def full_state_dict(self, model) -> dict:
+        return self.unwrap(model).state_dict()
+
+    def after_backward(self, model) -> None:
+        sync = getattr(model, "finish_gradient_synchronization", None)
+        if sync is not None:
+            sync()
+
+    def teardown(self) -> None:
+        if distributed():
+            dist.barrier()
+            dist.destroy_process_group()

@@ -1,0 +1,64 @@
+"""PyTorch's own DDP and FSDP2 as parallel backends: the references our schemes are measured against."""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from .backends import GatherOnStateDict
+from .ddp import broadcast_module_state
+from .seam import DistributedBackend, distributed
+
+
+class TorchDDPBackend(DistributedBackend):
+    """torch.nn.parallel.DistributedDataParallel (bucketed, overlapped all-reduce)."""
+
+    def wrap_model(self, model: nn.Module) -> nn.Module:
+        if not distributed():
+            return model
+        broadcast_module_state(model)  # DDP syncs state too; frozen parameters included here for certain
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=ids, **self.options)
+
+
+class TorchFSDP2Backend(DistributedBackend):
+    """torch.distributed.fsdp.fully_shard (FSDP2, DTensor parameters) on chosen module types.
+
+    Options: ``shard_types`` as for ``fsdp``; ``compute_dtype`` for MixedPrecisionPolicy(param_dtype).
+    """
+
+    def wrap_model(self, model: nn.Module) -> nn.Module:
+        if not distributed():
+            return model
+        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+        from lmforge.model import TransformerBlock
+
+        broadcast_module_state(model)
+        dtype = self.options.get("compute_dtype")
+        mp = MixedPrecisionPolicy(param_dtype=getattr(torch, dtype)) if dtype else MixedPrecisionPolicy()
+        for mod in model.modules():
+            if isinstance(mod, TransformerBlock):
+                fully_shard(mod, mp_policy=mp)
+        fully_shard(model, mp_policy=mp)
+        return model
+
+    def make_optimizer(self, model, optimizer_factory):
+        return GatherOnStateDict(optimizer_factory([p for p in model.parameters() if p.requires_grad]),
+                                 self, model)
+
+    def full_state_dict(self, model) -> dict:
+        if not distributed():
+            return model.state_dict()
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        sd = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=False))
+        return {k: v.detach().clone() for k, v in sd.items()}
+
+    def teardown(self) -> None:
+        if distributed():
+            dist.barrier()
+        super().teardown()
