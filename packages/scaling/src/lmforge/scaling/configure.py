@@ -40,6 +40,9 @@ class Configuration:
         return {**asdict(self), "relative_error": self.relative_error}
 
 
+WIDTHS = (8, *range(16, 16385, 16))  # d_model 8 only matters for the tiniest (CPU sweep) models
+
+
 def _head_dim(d_model: int) -> int:
     for hd in (64, 32, 16, 8):
         if d_model % hd == 0 and d_model // hd >= 1 and (hd <= d_model // 2 or hd == 8):
@@ -58,7 +61,7 @@ def search_shape(target: float, vocab_size: int, context_length: int, aspect: fl
         raise LmforgeError(f"target parameter count must be positive, got {target}")
     best: tuple[float, dict[str, Any], dict[str, int]] | None = None
     for layers in range(1, 129):
-        for d_model in range(16, 16385, 16):
+        for d_model in WIDTHS:
             base = dict(vocab_size=vocab_size, context_length=context_length, d_model=d_model,
                         num_layers=layers, num_heads=d_model // _head_dim(d_model), **model_extra)
             c0 = count_parameters(model_config({**base, "d_ff": 8}))["non_embedding"]
@@ -67,9 +70,8 @@ def search_shape(target: float, vocab_size: int, context_length: int, aspect: fl
             if c0 - 8 * per_ff + 2 * d_model * per_ff > target * (1 + tolerance):
                 break  # wider only gets bigger at this depth
             step = 8 if d_model < 512 else 64
-            d_ff = max(step, round((target - (c0 - 8 * per_ff)) / per_ff / step) * step)
-            if not 2 * d_model <= d_ff <= 4 * d_model:
-                continue
+            d_ff = round((target - (c0 - 8 * per_ff)) / per_ff / step) * step
+            d_ff = min(max(d_ff, 2 * d_model), 4 * d_model)  # a miss is scored below, not skipped
             cfg = {**base, "d_ff": int(d_ff)}
             counts = count_parameters(model_config(cfg))
             err = abs(counts["non_embedding"] / target - 1)

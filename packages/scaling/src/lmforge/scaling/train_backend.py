@@ -9,6 +9,7 @@ follow the same schedule shape. The row is read back from the run directory.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,13 @@ from typing import Any
 from lmforge.core import LmforgeError
 
 from .experiment import Experiment, ExperimentBackend
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((Path(run_dir) / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
 
 
 class TrainBackend(ExperimentBackend):
@@ -71,6 +79,10 @@ class TrainBackend(ExperimentBackend):
         counts = self.counts(exp)
         name = f"C{exp.flops:.2g}-N{counts['params']}-{exp.key(self.name)[:8]}"
         run_dir = train(self.config(exp, name))
+        summary = read_summary(run_dir)
+        if summary.get("status") != "completed":
+            # an interrupted run has not spent its budget: it must not enter the record as a result
+            raise LmforgeError(f"run {run_dir} ended with status {summary.get('status')!r}, not 'completed'")
         row = complete_row(read_run_dir(run_dir), str(run_dir))
         row["budget"] = float(exp.flops)
         return row

@@ -1,0 +1,197 @@
+"""``lmforge scaling``: fit, predict, plot, sweep, validate, coverage.
+
+Only click is imported here; the numerical stack loads inside each command.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from lmforge.core import LmforgeError
+
+
+def _numbers(values: tuple[str, ...], what: str) -> list[float]:
+    """Accept ``--budgets 1e13,1e14`` and repeated ``--budgets 1e13 --budgets 1e14``."""
+    out = []
+    for v in values:
+        for item in v.replace(",", " ").split():
+            try:
+                out.append(float(item))
+            except ValueError:
+                raise LmforgeError(f"--{what}: {item!r} is not a number") from None
+    return out
+
+
+def _table(runs: tuple[str, ...], extra: tuple[str, ...] = ()):
+    from .table import load_runs
+
+    paths = list(runs) + list(extra)
+    if not paths:
+        raise LmforgeError("give run files or run directories with --runs PATH...")
+    return load_runs(paths)
+
+
+def _law(fit_path: str | None, runs, extra, method: str, bootstrap: int, level: float, optimum: str):
+    from .law import fit_law, load_law
+
+    if fit_path:
+        return load_law(fit_path)
+    return fit_law(method, _table(runs, extra), bootstrap=bootstrap, level=level, optimum=optimum)
+
+
+runs_option = click.option("--runs", multiple=True,
+                           help="Run file (CSV/JSON/JSONL) or run directory; repeatable.")
+method_option = click.option("--method", type=click.Choice(["isoflops", "parametric"]), default="parametric",
+                             show_default=True)
+fit_options = [
+    click.option("--bootstrap", default=200, show_default=True, help="Bootstrap resamples (parametric)."),
+    click.option("--level", default=0.95, show_default=True, help="Confidence / prediction level."),
+    click.option("--optimum", type=click.Choice(["parabola", "min"]), default="parabola", show_default=True,
+                 help="IsoFLOPs optimum per budget: parabola vertex or lowest-loss run."),
+]
+
+
+def with_fit_options(fn):
+    for opt in reversed(fit_options):
+        fn = opt(fn)
+    return fn
+
+
+@click.group("scaling")
+def scaling_group() -> None:
+    """Scaling laws: fit past runs, predict loss, choose compute-optimal models, run budgeted sweeps."""
+
+
+@scaling_group.command("fit")
+@runs_option
+@click.argument("paths", nargs=-1)
+@method_option
+@with_fit_options
+@click.option("--out", "out", default=None, help="Save the fit as JSON (for predict --fit).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def fit_command(runs, paths, method, bootstrap, level, optimum, out, as_json):
+    """Fit a scaling law to runs and print its constants and exponents with intervals."""
+    from .law import fit_law
+    from .report import format_summary
+
+    law = fit_law(method, _table(runs, paths), bootstrap=bootstrap, level=level, optimum=optimum)
+    if out:
+        law.save(out)
+    click.echo(json.dumps(law.summary(), indent=1, default=float) if as_json else format_summary(law))
+    if out:
+        click.echo(f"saved fit to {out}")
+
+
+@scaling_group.command("predict")
+@click.option("--budget", "budgets", multiple=True, required=True, help="Budget(s) in FLOPs, e.g. 1e23.")
+@click.option("--fit", "fit_path", default=None, help="A fit saved by `lmforge scaling fit --out`.")
+@runs_option
+@click.argument("paths", nargs=-1)
+@method_option
+@with_fit_options
+@click.option("--configure", "do_configure", is_flag=True, help="Also print a concrete model shape.")
+@click.option("--vocab-size", type=int, default=None)
+@click.option("--context-length", type=int, default=None)
+def predict_command(budgets, fit_path, runs, paths, method, bootstrap, level, optimum, do_configure,
+                    vocab_size, context_length):
+    """Compute-optimal N, D and loss (with intervals) for each budget."""
+    from .report import format_configuration, format_optimum
+
+    law = _law(fit_path, runs, paths, method, bootstrap, level, optimum)
+    for c in _numbers(budgets, "budget"):
+        click.echo(format_optimum(law, law.optimal(c)))
+        if do_configure:
+            click.echo(format_configuration(law.configure(c, vocab_size=vocab_size,
+                                                          context_length=context_length)))
+
+
+@scaling_group.command("plot")
+@runs_option
+@click.argument("paths", nargs=-1)
+@click.option("--out-dir", default="scaling_plots", show_default=True)
+@click.option("--bootstrap", default=100, show_default=True)
+@click.option("--extrapolate-to", default=1e24, show_default=True, help="Extend N_opt/D_opt lines to here.")
+def plot_command(runs, paths, out_dir, bootstrap, extrapolate_to):
+    """IsoFLOPs parabolas, N_opt/D_opt vs C with interval bands, iso-loss contours (PNG)."""
+    from .plots import plot_all
+
+    for p in plot_all(_table(runs, paths), out_dir, bootstrap=bootstrap, extrapolate_to=extrapolate_to):
+        click.echo(f"wrote {p}")
+
+
+@scaling_group.command("validate")
+@runs_option
+@click.argument("paths", nargs=-1)
+@click.option("--bootstrap", default=200, show_default=True)
+@click.option("--level", default=0.95, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def validate_command(runs, paths, bootstrap, level, as_json):
+    """Fit on all but the largest budget; predict its best loss and optimal N; is the truth inside?"""
+    from .report import format_validation
+    from .validate import held_out_check
+
+    result = held_out_check(_table(runs, paths), bootstrap=bootstrap, level=level)
+    click.echo(json.dumps(result, indent=1, default=float) if as_json else format_validation(result))
+
+
+@scaling_group.command("coverage")
+@click.option("--seeds", default=20, show_default=True)
+@click.option("--noise", default=0.01, show_default=True, help="Std of log loss noise.")
+@click.option("--bootstrap", default=100, show_default=True)
+@click.option("--level", default=0.95, show_default=True)
+@click.option("--out", default=None, help="Also write the result as JSON here.")
+def coverage_command(seeds, noise, bootstrap, level, out):
+    """How often the intervals contain the truth, over repeated noisy draws of a known law."""
+    from lmforge.core import atomic_write
+
+    from .coverage import measure_coverage
+    from .report import format_coverage
+
+    result = measure_coverage(seeds=seeds, noise=noise, bootstrap=bootstrap, level=level)
+    click.echo(format_coverage(result))
+    if out:
+        atomic_write(out, json.dumps(result, indent=1))
+
+
+@scaling_group.command("sweep")
+@click.option("--budgets", multiple=True, required=True, help="FLOPs budgets, e.g. 1e11,3e11,1e12.")
+@click.option("--sizes", multiple=True, default=("5",), show_default=True,
+              help="Model sizes per budget (a count), or explicit non-embedding parameter counts.")
+@click.option("--span", default=16.0, show_default=True, help="Largest / smallest N within a budget.")
+@click.option("--backend", default="train", show_default=True, help="experiment_backend part.")
+@click.option("--data", default="", help="Token file to train on (train backend).")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--ledger", default="scaling_ledger.sqlite", show_default=True)
+@click.option("--total-flops", type=float, default=None, help="Total budget of a new ledger.")
+@click.option("--out", default="runs/scaling", show_default=True, help="Run directories and runs.csv.")
+@click.option("--vocab-size", type=int, default=256, show_default=True)
+@click.option("--context-length", type=int, default=64, show_default=True)
+@click.option("--batch-size", type=int, default=16, show_default=True)
+@click.option("--lr", type=float, default=3e-3, show_default=True)
+@click.option("--tokens-per-param", type=float, default=20.0, show_default=True,
+              help="Centre of each budget's size range: N = sqrt(C / (6 * this)).")
+@click.option("--noise", type=float, default=0.01, show_default=True, help="Surrogate backend noise.")
+def sweep_command(budgets, sizes, span, backend, data, device, ledger, total_flops, out, vocab_size,
+                  context_length, batch_size, lr, tokens_per_param, noise):
+    """IsoFLOPs sweep: a geometric range of N per budget, each trained for exactly its budget."""
+    from .lab import Lab
+    from .sweep import plan_sweep, run_sweep
+
+    size_values = _numbers(sizes, "sizes")
+    size_spec = int(size_values[0]) if len(size_values) == 1 and size_values[0] < 100 else size_values
+    plan = plan_sweep(_numbers(budgets, "budgets"), size_spec, span, vocab_size, context_length,
+                      batch_size, lr, tokens_per_param=tokens_per_param)
+    options = {"data": data, "device": device, "out": Path(out) / "runs"} if backend == "train" \
+        else {"noise": noise} if backend == "surrogate" else {}
+    lab = Lab(backend, ledger, total_flops, **options)
+    need = sum(lab.backend.cost(e) for e in plan)
+    click.echo(f"{len(plan)} runs, {need:.3g} FLOPs planned; ledger {ledger}: {lab.ledger.remaining():.3g} "
+               f"of {lab.ledger.total:.3g} FLOPs left")
+    table = run_sweep(lab, plan)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    table.drop("experiment", "cached", strict=False).write_csv(Path(out) / "runs.csv")
+    click.echo(f"{table.height} runs recorded in {Path(out) / 'runs.csv'}; "
+               f"{lab.ledger.remaining():.3g} FLOPs left")
