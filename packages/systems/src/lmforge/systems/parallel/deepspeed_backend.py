@@ -32,7 +32,8 @@ def import_deepspeed(device_type: str):
     except ImportError as e:
         from lmforge.core import LmforgeError
 
-        raise LmforgeError("the deepspeed backend needs DeepSpeed: pip install 'lmforge-systems[deepspeed]'") from e
+        raise LmforgeError("the deepspeed backend needs DeepSpeed: "
+                           "pip install 'lmforge-systems[deepspeed]'") from e
     return deepspeed
 
 
@@ -106,8 +107,8 @@ class DeepSpeedBackend(DistributedBackend):
     def make_optimizer(self, model: DeepSpeedModel, optimizer_factory):
         deepspeed = import_deepspeed(self.device.type)
         params = [p for p in model.module.parameters() if p.requires_grad]
-        engine, optimizer, _, _ = deepspeed.initialize(model=model.module, optimizer=optimizer_factory(params),
-                                                       config=self.ds_config())
+        engine, _, _, _ = deepspeed.initialize(model=model.module, optimizer=optimizer_factory(params),
+                                               config=self.ds_config())
         model.engine = engine
         return GatherOnStateDict(EngineOptimizer(engine), self, model) if self.stage == 3 \
             else EngineOptimizer(engine)

@@ -1,9 +1,5 @@
-"""The model package's ``ParallelBackend`` seam, plus the process-group plumbing every backend shares.
-
-``lmforge.model.parallel.ParallelBackend`` is the base class (it is the single-process backend). If the
-model package does not provide it (yet), a stand-in with the contract's single-process behaviour is used
-so that this package's wrappers stay usable and testable on their own.
-"""
+"""Process-group plumbing shared by every multi-process backend, on top of the model package's seam
+``lmforge.model.parallel.ParallelBackend`` (which is itself the single-process backend)."""
 
 from __future__ import annotations
 
@@ -13,41 +9,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-try:
-    from lmforge.model.parallel import ParallelBackend
-except ImportError:  # the seam is missing from the model package: same contract, single process
-
-    class ParallelBackend:  # type: ignore[no-redef]
-        rank: int = 0
-        world_size: int = 1
-
-        def setup(self, device: str) -> torch.device:
-            return torch.device(device)
-
-        def wrap_model(self, model: nn.Module) -> nn.Module:
-            return model
-
-        def make_optimizer(self, model: nn.Module, optimizer_factory):
-            return optimizer_factory(model.parameters())
-
-        def after_backward(self, model) -> None:
-            pass
-
-        @property
-        def is_main(self) -> bool:
-            return self.rank == 0
-
-        def all_reduce_mean(self, value: float) -> float:
-            return value
-
-        def unwrap(self, model) -> nn.Module:
-            return getattr(model, "module", model)
-
-        def full_state_dict(self, model) -> dict:
-            return self.unwrap(model).state_dict()
-
-        def teardown(self) -> None:
-            pass
+from lmforge.model.parallel import ParallelBackend
 
 
 def init_process_group_from_env(device: str) -> tuple[int, int, torch.device]:
@@ -59,14 +21,18 @@ def init_process_group_from_env(device: str) -> tuple[int, int, torch.device]:
     if dist.is_available() and dist.is_initialized():
         rank, world = dist.get_rank(), dist.get_world_size()
     elif world > 1:
-        use_cuda = str(device).startswith("cuda") and torch.cuda.is_available()
+        use_cuda = str(device) in ("cuda", "auto") or str(device).startswith("cuda:")
+        use_cuda = use_cuda and torch.cuda.is_available()
         dist.init_process_group("nccl" if use_cuda else "gloo")
         rank = dist.get_rank()
     else:
         rank = 0
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     dev = torch.device(device)
     if dev.type == "cuda" and world > 1:
-        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank % max(torch.cuda.device_count(), 1))))
+        local = os.environ.get("LOCAL_RANK", rank % max(torch.cuda.device_count(), 1))
+        dev = torch.device("cuda", int(local))
         torch.cuda.set_device(dev)
     return rank, world, dev
 
