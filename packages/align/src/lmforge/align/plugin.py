@@ -30,3 +30,10 @@ def register_rollout_engines(register):
 
     register("hf", hf_engine, reference="torch")
     register("vllm", vllm_engine, reference="torch")
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import align_group
+
+    cli.add_command(align_group)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from lmforge.core import get_part
+from lmforge.core import UnknownPartError, get_part
 
 
-def make_rollout_engine(name: str, model, **options):
-    """``get_part("rollout_engine", name)(model, **options)``, adapting the ``torch`` part's interface."""
-    factory = get_part("rollout_engine", name)
-    engine = factory(model, **options)
-    if name == "torch" or not hasattr(engine, "update_weights"):
+def make_rollout_engine(name: str, model, *, stop_id: int | None = None, pad_id: int = 0, **options):
+    """An engine with this package's interface (``generate(prompts, SamplingSettings)``,
+    ``update_weights(model)``, ``close()``) from the registered part ``name``."""
+    if name == "torch":
+        try:
+            factory = get_part("rollout_engine", "torch")
+        except UnknownPartError:
+            # the model package's generator exists before its part is registered
+            from lmforge.model.generation import TorchRolloutEngine as factory
         from .torch_adapter import adapt_torch_engine
 
-        engine = adapt_torch_engine(engine, model)
-    return engine
+        return adapt_torch_engine(factory(model, eot_id=stop_id), model)
+    return get_part("rollout_engine", name)(model, pad_id=pad_id, **options)
 
 
 def hf_engine(model, **options):
@@ -27,4 +31,5 @@ def vllm_engine(model, **options):
     """vLLM 0.33 in-process (GPU): sleep mode, in-memory weight reload, processed log-probs."""
     from .vllm_engine import VLLMRolloutEngine
 
+    options.pop("pad_id", None)
     return VLLMRolloutEngine(model, **options)

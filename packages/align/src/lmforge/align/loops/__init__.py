@@ -1,0 +1,1 @@
+"""The alignment loops: SFT, expert iteration, GRPO and DPO."""

@@ -1,0 +1,106 @@
+"""What every loop shares: the run directory, the optimizer, evaluation and the curve plot."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from lmforge.core import JsonlLogger, new_run_dir, save_config, truncate_metrics
+
+from ..checkpointing import load_checkpoint
+from ..config import OptimConfig, RunConfig
+from ..policy import Policy
+from ..rollout import SamplingSettings
+from ..tasks.base import Problem
+from ..tokenization import decode_ids, encode_text
+
+
+@dataclass
+class Run:
+    dir: Path
+    logger: JsonlLogger
+    start_step: int
+    elapsed_s: float
+
+
+def seed_everything(seed: int, threads: int = 0) -> None:
+    if threads > 0:
+        torch.set_num_threads(threads)
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def start_run(cfg, run_cfg: RunConfig, kind: str, policy: Policy, optimizer) -> Run:
+    """A fresh run directory, or (``run.resume``) the old one with weights, optimizer and RNG restored."""
+    if run_cfg.resume:
+        run_dir = Path(run_cfg.resume)
+        state = load_checkpoint(run_dir, policy, optimizer)
+        truncate_metrics(run_dir, state["step"])
+    else:
+        run_dir = new_run_dir(run_cfg.out, run_cfg.name or f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+        state = {"step": 0, "elapsed_s": 0.0}
+    save_config(cfg, run_dir)
+    return Run(
+        run_dir, JsonlLogger(run_dir, start_time_s=state["elapsed_s"]), state["step"], state["elapsed_s"]
+    )
+
+
+def make_optimizer(model, cfg: OptimConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.AdamW(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
+
+
+def optimizer_step(model, optimizer, cfg: OptimConfig, step: int) -> tuple[float, float]:
+    """Warm-up-then-constant learning rate, gradient clipping, one step. Returns (grad_norm, lr)."""
+    lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else cfg.lr
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    params = [p for p in model.parameters() if p.grad is not None]
+    norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip if cfg.grad_clip > 0 else float("inf"))
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(norm), lr
+
+
+def decode_response(tokenizer, token_ids: list[int], stop_id: int | None) -> str:
+    if stop_id is not None and token_ids and token_ids[-1] == stop_id:
+        token_ids = token_ids[:-1]
+    return decode_ids(tokenizer, token_ids)
+
+
+def evaluate(
+    policy: Policy,
+    engine,
+    problems: list[Problem],
+    reward_fn,
+    max_new_tokens: int,
+    stop_id: int | None,
+    batch: int = 100,
+) -> dict[str, float]:
+    """Greedy decoding on held-out problems: accuracy, format rate, reward and response length."""
+    totals = {"eval_reward": 0.0, "eval_accuracy": 0.0, "eval_format": 0.0, "eval_response_length": 0.0}
+    for start in range(0, len(problems), batch):
+        chunk = problems[start : start + batch]
+        settings = SamplingSettings(
+            n=1, max_new_tokens=max_new_tokens, temperature=0.0, stop_id=stop_id, seed=0
+        )
+        rollouts = engine.generate([encode_text(policy.tokenizer, p.prompt) for p in chunk], settings)
+        for r in rollouts:
+            scored = reward_fn(
+                decode_response(policy.tokenizer, r.token_ids, stop_id), chunk[r.prompt_index].answer
+            )
+            totals["eval_reward"] += scored["reward"]
+            totals["eval_accuracy"] += scored.get("answer_reward", scored["reward"])
+            totals["eval_format"] += scored.get("format_reward", 1.0)
+            totals["eval_response_length"] += len(r.token_ids)
+    return {k: v / max(1, len(problems)) for k, v in totals.items()}
+
+
+def progress(total: int, initial: int, enabled: bool, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, disable=not enabled, desc=desc, dynamic_ncols=True)

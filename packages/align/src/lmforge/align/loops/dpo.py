@@ -1,0 +1,99 @@
+"""DPO against a frozen copy of the starting policy, with held-out preference accuracy and margin."""
+
+from __future__ import annotations
+
+import copy
+import random
+from pathlib import Path
+
+import torch
+
+from ..checkpointing import save_checkpoint
+from ..config import DPOConfig
+from ..dpo import dpo_loss_and_margin
+from ..plotting import plot_run_curves
+from ..policy import Policy, load_policy, save_policy
+from ..preferences import load_pairs, preference_pairs
+from ..tasks.base import make_problems
+from .common import make_optimizer, optimizer_step, progress, seed_everything, start_run
+
+
+@torch.no_grad()
+def preference_metrics(policy: Policy, reference, pairs: list[dict], beta: float) -> dict[str, float]:
+    """Fraction of pairs whose implicit reward prefers the chosen response, and the mean margin."""
+    margins = [
+        float(
+            dpo_loss_and_margin(
+                policy.model, reference, policy.tokenizer, beta, p["prompt"], p["chosen"], p["rejected"]
+            )[1]
+        )
+        for p in pairs
+    ]
+    return {
+        "eval_pref_accuracy": sum(m > 0 for m in margins) / len(margins),
+        "eval_reward_margin": sum(margins) / len(margins),
+    }
+
+
+def run_dpo(cfg: DPOConfig, policy: Policy | None = None) -> Path:
+    seed_everything(cfg.run.seed, cfg.run.threads)
+    policy = policy or load_policy(cfg.policy, cfg.task.name, cfg.run.device)
+    if cfg.data:
+        pairs = load_pairs(cfg.data)
+        random.Random(cfg.run.seed).shuffle(pairs)
+        held_out, train = pairs[: cfg.eval_pairs], pairs[cfg.eval_pairs :]
+    else:
+        opts = (
+            {"max_operand": cfg.task.max_operand, "ops": cfg.task.ops}
+            if cfg.task.name == "arithmetic"
+            else {}
+        )
+        train = preference_pairs(
+            make_problems(cfg.task.name, "train", cfg.task.train_size, cfg.run.seed, **opts), cfg.run.seed
+        )
+        held_out = preference_pairs(
+            make_problems(cfg.task.name, "eval", cfg.eval_pairs, cfg.run.seed, **opts), cfg.run.seed + 1
+        )
+    reference = copy.deepcopy(policy.model).eval().requires_grad_(False)
+    optimizer = make_optimizer(policy.model, cfg.optim)
+    run = start_run(cfg, cfg.run, "dpo", policy, optimizer)
+    if run.start_step == 0:
+        run.logger.log(0, **preference_metrics(policy, reference, held_out, cfg.beta))
+    bar = progress(cfg.steps, run.start_step, cfg.run.progress, "dpo")
+    for step in range(run.start_step, cfg.steps):
+        rng = random.Random(cfg.run.seed * 1_000_003 + step)
+        total, wins, margin_sum = 0.0, 0, 0.0
+        for pair in rng.sample(train, cfg.pairs_per_step):
+            loss, margin = dpo_loss_and_margin(
+                policy.model,
+                reference,
+                policy.tokenizer,
+                cfg.beta,
+                pair["prompt"],
+                pair["chosen"],
+                pair["rejected"],
+            )
+            (loss / cfg.pairs_per_step).backward()
+            total += float(loss.detach()) / cfg.pairs_per_step
+            wins += int(margin > 0)
+            margin_sum += float(margin) / cfg.pairs_per_step
+        grad_norm, lr = optimizer_step(policy.model, optimizer, cfg.optim, step)
+        record = run.logger.log(
+            step + 1,
+            loss=total,
+            grad_norm=grad_norm,
+            lr=lr,
+            train_pref_accuracy=wins / cfg.pairs_per_step,
+            train_reward_margin=margin_sum,
+        )
+        bar.update(1)
+        bar.set_postfix(loss=f"{total:.3f}")
+        if (step + 1) % cfg.run.eval_every == 0 or step + 1 == cfg.steps:
+            run.logger.log(step + 1, **preference_metrics(policy, reference, held_out, cfg.beta))
+        if (step + 1) % cfg.run.checkpoint_every == 0 or step + 1 == cfg.steps:
+            save_checkpoint(run.dir, policy, optimizer, step + 1, record["time_s"])
+    bar.close()
+    save_policy(policy, run.dir / "final")
+    plot_run_curves(run.dir)
+    run.logger.close()
+    return run.dir

@@ -1,0 +1,122 @@
+"""Loading and saving the policy: an lmforge TransformerLM or an HF causal LM, with its tokenizer."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lmforge.core import ConfigError, atomic_write
+
+from .config import PolicyConfig
+
+POLICY_FILE = "policy.json"
+
+
+@dataclass
+class Policy:
+    model: Any
+    tokenizer: Any
+    source: str  # "lmforge" or "hf"
+    model_config: Any = None  # lmforge ModelConfig when source == "lmforge"
+
+
+def fresh_lmforge_policy(cfg: PolicyConfig, tokenizer, device: str) -> Policy:
+    from lmforge.model import ModelConfig, TransformerLM
+
+    mcfg = ModelConfig(
+        vocab_size=tokenizer.vocab_size,
+        context_length=cfg.context_length,
+        d_model=cfg.d_model,
+        num_layers=cfg.num_layers,
+        num_heads=cfg.num_heads,
+        num_kv_heads=cfg.num_kv_heads,
+        d_ff=cfg.d_ff,
+        tie_embeddings=cfg.tie_embeddings,
+    )
+    return Policy(TransformerLM.from_config(mcfg).to(device), tokenizer, "lmforge", mcfg)
+
+
+def load_policy(cfg: PolicyConfig, task_name: str, device: str = "cpu") -> Policy:
+    if cfg.source == "lmforge" and cfg.path is None:
+        if task_name != "arithmetic":
+            raise ConfigError(
+                "a fresh lmforge policy has only the arithmetic character tokenizer: "
+                "set policy.path to a trained policy for other tasks"
+            )
+        from .tasks.arithmetic import CharTokenizer
+
+        return fresh_lmforge_policy(cfg, CharTokenizer(), device)
+    if cfg.source in ("lmforge", "hf") and cfg.path:
+        return load_saved_policy(cfg.path, device, hint=cfg.source)
+    if cfg.source == "smollm2":
+        from .smollm2 import load_smollm2_policy
+
+        return load_smollm2_policy(device)
+    raise ConfigError(
+        f"policy.source must be lmforge, hf or smollm2 (with policy.path where needed), got {cfg.source!r}"
+    )
+
+
+def load_tokenizer(directory: Path):
+    if (directory / "char_tokenizer.json").exists():
+        from .tasks.arithmetic import CharTokenizer
+
+        return CharTokenizer.load(directory)
+    if (directory / "tokenizer.meta.json").exists():
+        from lmforge.tokenize import load_tokenizer as load_lmforge_tokenizer
+
+        return load_lmforge_tokenizer(directory)
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(directory)
+
+
+def load_saved_policy(path: str | Path, device: str = "cpu", hint: str = "lmforge") -> Policy:
+    path = Path(path)
+    if not path.is_dir():
+        raise ConfigError(f"policy.path {path} is not a directory")
+    meta = json.loads((path / POLICY_FILE).read_text()) if (path / POLICY_FILE).exists() else {"source": hint}
+    tokenizer = load_tokenizer(path)
+    if (
+        meta["source"] == "hf"
+        or (path / "config.json").exists()
+        and not (path / "model_config.json").exists()
+    ):
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.float32).to(device)
+        return Policy(model, tokenizer, "hf")
+    from safetensors.torch import load_file
+
+    from lmforge.model import ModelConfig, TransformerLM
+
+    mcfg = ModelConfig(**json.loads((path / "model_config.json").read_text()))
+    model = TransformerLM.from_config(mcfg)
+    model.load_state_dict(load_file(path / "model.safetensors"))
+    return Policy(model.to(device), tokenizer, "lmforge", mcfg)
+
+
+def save_policy(policy: Policy, directory: str | Path) -> Path:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tok = policy.tokenizer
+    if policy.source == "hf":
+        policy.model.save_pretrained(directory)
+    else:
+        from safetensors.torch import save_file
+
+        # tied embeddings share storage; safetensors wants each tensor once, as a contiguous copy
+        state = {k: v.detach().cpu().contiguous().clone() for k, v in policy.model.state_dict().items()}
+        save_file(state, str(directory / "model.safetensors"))
+        atomic_write(directory / "model_config.json", json.dumps(dataclasses.asdict(policy.model_config)))
+    if hasattr(tok, "save_pretrained"):
+        tok.save_pretrained(directory)
+    elif hasattr(tok, "save"):
+        tok.save(directory)
+    atomic_write(directory / POLICY_FILE, json.dumps({"source": policy.source}))
+    return directory
