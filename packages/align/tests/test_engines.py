@@ -118,3 +118,46 @@ def test_real_vllm_engine_matches_trainer_and_syncs_weights(tok):
     engine.update_weights(model)
     check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=2e-2)
     engine.close()
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_lmforge_policy_through_hf_export_matches_on_hf_and_vllm_engines(tie):
+    """A TransformerLM (GQA) served as HF Llama: names, RoPE row permutation and tied head all line up."""
+    from lmforge.model import ModelConfig, TransformerLM
+
+    torch.manual_seed(0)
+    model = TransformerLM.from_config(
+        ModelConfig(
+            vocab_size=40,
+            context_length=32,
+            d_model=32,
+            num_layers=2,
+            num_heads=4,
+            num_kv_heads=2,
+            tie_embeddings=tie,
+        )
+    )
+    hf = HFRolloutEngine(model, pad_id=0)
+    check_engine_log_probs(hf, model, PROMPTS, settings(), tolerance=1e-3)
+    vllm = make_vllm(model)
+    check_engine_log_probs(vllm, model, PROMPTS, settings(), tolerance=1e-3)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    for engine in (hf, vllm):
+        engine.update_weights(model)
+        check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=1e-3)
+
+
+def test_torch_engine_part_matches_trainer():
+    from lmforge.align.engines.factory import make_rollout_engine
+    from lmforge.model import ModelConfig, TransformerLM
+
+    torch.manual_seed(0)
+    model = TransformerLM.from_config(
+        ModelConfig(vocab_size=40, context_length=32, d_model=32, num_layers=1, num_heads=2)
+    )
+    engine = make_rollout_engine("torch", model, stop_id=1)
+    rollouts = engine.generate(PROMPTS, settings())
+    assert [r.prompt_index for r in rollouts] == [0, 0, 1, 1]
+    check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=1e-3)

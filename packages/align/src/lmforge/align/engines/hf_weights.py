@@ -29,22 +29,22 @@ def export_policy(model, out_dir: str | Path, tokenizer=None) -> Path:
         if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
             tokenizer.save_pretrained(out_dir)
         return out_dir
-    from lmforge.model import hf_llama
+    from lmforge.model import export_hf_llama
 
-    hf_llama.export_hf_llama(model, out_dir, tokenizer=tokenizer)
+    export_hf_llama(model, out_dir, tokenizer=tokenizer)
     return out_dir
 
 
 def hf_state_dict(model) -> dict[str, torch.Tensor]:
-    """Every weight under its HF Llama name, embedding and (tied or not) ``lm_head.weight`` included."""
+    """Every weight under its HF Llama name, the embedding included (a tied head is the embedding)."""
     if is_hf_model(model):
         sd = dict(model.state_dict())
         if "lm_head.weight" not in sd and "model.embed_tokens.weight" in sd:
             sd["lm_head.weight"] = sd["model.embed_tokens.weight"]
         return sd
-    from lmforge.model import hf_llama
+    from lmforge.model import hf_state_dict as lmforge_hf_state_dict
 
-    return dict(hf_llama.to_hf_llama_state_dict(model))
+    return dict(lmforge_hf_state_dict(model))
 
 
 def iter_hf_weights(model) -> Iterator[tuple[str, torch.Tensor]]:
