@@ -24,3 +24,10 @@ def register_attention(register):
 def register_parallel_backends(register):
     for name, factory in parts.PARALLEL_BACKENDS.items():
         register(name, factory, reference="single")
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import systems_group
+
+    cli.add_command(systems_group)

@@ -1,0 +1,1 @@
+"""Benchmarks and profiling: model steps, attention grid, collectives (``lmforge systems ...``)."""
