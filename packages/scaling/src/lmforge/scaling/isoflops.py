@@ -5,7 +5,9 @@ its vertex is that budget's compute-optimal N (or, with ``optimum="min"``, the l
 Then ``log10 N_opt = log10 k + a log10 C`` and ``log10 D_opt = log10 k_D + b log10 C`` are fitted by
 ordinary least squares (statsmodels), which gives coefficient confidence intervals and, for
 extrapolation (1e23, 1e24 FLOPs), prediction intervals. The optimal loss per budget is fitted the
-same way, as a power law in C.
+same way, as a pure power law in C: with no irreducible-loss term it bends too little and so
+under-predicts loss when extrapolated far (a few percent a decade out on Chinchilla-like data);
+prefer the parametric law for loss, this method for allocation.
 """
 
 from __future__ import annotations
