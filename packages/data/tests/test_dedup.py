@@ -113,3 +113,33 @@ def test_empty_and_short_documents():
     sig = MinHasher(16).signatures(sets)
     assert (sig[0] == np.iinfo(np.uint32).max).all()
     assert near_duplicate_clusters(["", "", "x y", "x y"], 16, 4, 5, 0.8) == [[2, 3]]
+
+
+def test_batched_shingles_equal_one_at_a_time():
+    from lmforge.data.minhash import shingle_sets
+
+    rng = random.Random(5)
+    vocab = ["alpha", "b\u00eata", "\u4e2d\u6587", "x", "Caf\u00e9!", "don't", "y_z"]
+    texts = ["", "one", "two words", "   "] + [
+        " ".join(rng.choice(vocab) for _ in range(rng.randrange(1, 40))) for _ in range(30)
+    ]
+    batch = shingle_sets(texts, 3)
+    for i, t in enumerate(texts):
+        assert np.array_equal(np.unique(batch[i]), shingle_hashes(t, 3))
+    assert len(batch[0]) == 0 and len(batch[1]) == 1
+
+
+def test_minhash_estimates_are_unbiased_over_many_pairs():
+    rng = random.Random(11)
+    vocab = [f"u{i}" for i in range(5000)]
+    errors = []
+    for _ in range(40):
+        a = _doc(rng, vocab, 200)
+        b = _mutate(rng, a, vocab, rng.randrange(2, 40))
+        sig = MinHasher(256, seed=rng.randrange(1000)).signatures(
+            [shingle_hashes(a, 4), shingle_hashes(b, 4)]
+        )
+        errors.append(float((sig[0] == sig[1]).mean()) - _true_jaccard(a, b, 4))
+    # Binomial standard error at 256 permutations is at most 0.031: the mean error must be near 0.
+    assert abs(sum(errors) / len(errors)) < 0.02
+    assert max(abs(e) for e in errors) < 0.12

@@ -17,7 +17,7 @@ import numpy as np
 
 from lmforge.core import atomic_write
 
-from .minhash import MinHasher, band_hashes, bucket_pairs, jaccard, shingle_hashes
+from .minhash import MinHasher, band_hashes, bucket_pairs, jaccard, shingle_sets
 from .unionfind import UnionFind
 
 
@@ -71,7 +71,15 @@ def near_duplicate_clusters(
     seed: int = 0,
 ) -> list[list[int]]:
     """Clusters (lists of indices, each of size >= 2) of near-duplicate texts, verified by Jaccard."""
-    shingles = [shingle_hashes(t, ngrams) for t in texts]
+    return near_duplicate_union_find(texts, num_hashes, num_bands, ngrams, jaccard_threshold, seed).clusters()
+
+
+def near_duplicate_union_find(
+    texts: Sequence[str], num_hashes: int = 128, num_bands: int = 32, ngrams: int = 5,
+    jaccard_threshold: float = 0.8, seed: int = 0,
+) -> UnionFind:
+    """The union-find over verified near-duplicate pairs (``.clusters()``, ``.edges``)."""
+    shingles = shingle_sets(texts, ngrams)
     signatures = MinHasher(num_hashes, seed).signatures(shingles)
     return cluster_candidates(shingles, signatures, num_bands, jaccard_threshold)
 
@@ -105,7 +113,14 @@ def cluster_candidates(
     shingles: Sequence[np.ndarray], signatures: np.ndarray, num_bands: int, jaccard_threshold: float
 ) -> list[list[int]]:
     pairs = candidate_pairs(signatures, num_bands)
-    return verify_and_cluster(pairs, shingles.__getitem__, jaccard_threshold).clusters()
+    sets: dict[int, np.ndarray] = {}
+
+    def shingle_set(i: int) -> np.ndarray:
+        if i not in sets:
+            sets[i] = np.unique(shingles[i])
+        return sets[i]
+
+    return verify_and_cluster(pairs, shingle_set, jaccard_threshold)
 
 
 def minhash_dedup(

@@ -86,22 +86,23 @@ def exact_line_dedup_shards(
 
 
 def _shard_signatures(job: tuple[Path, Path, int, int, int]) -> int:
-    from .minhash import MinHasher, shingle_hashes
+    from .minhash import MinHasher, shingle_sets
 
     shard, sig_path, num_hashes, ngrams, seed = job
-    shingles = [shingle_hashes(doc.text, ngrams) for doc in read_jsonl(shard)]
+    shingles = shingle_sets([doc.text for doc in read_jsonl(shard)], ngrams)
     sig = MinHasher(num_hashes, seed).signatures(shingles)
     np.save(sig_path, sig)
     return len(shingles)
 
 
 def _shard_shingles(job: tuple[Path, list[int], int]) -> list[np.ndarray]:
-    from .minhash import shingle_hashes
+    from .minhash import shingle_sets
 
     shard, wanted, ngrams = job
     want = set(wanted)
-    found = {i: shingle_hashes(doc.text, ngrams) for i, doc in enumerate(read_jsonl(shard)) if i in want}
-    return [found[i] for i in wanted]
+    texts = {i: doc.text for i, doc in enumerate(read_jsonl(shard)) if i in want}
+    sets = shingle_sets([texts[i] for i in wanted], ngrams)
+    return [np.unique(sets[j]) for j in range(len(wanted))]
 
 
 def _rewrite_minhash(job: tuple[Path, Path, list[int]]) -> dict[str, int]:

@@ -7,6 +7,7 @@ class UnionFind:
     def __init__(self) -> None:
         self.parent: dict[int, int] = {}
         self.size: dict[int, int] = {}
+        self.edges: list[tuple[int, int]] = []  # the unions that merged two sets, for audits
 
     def find(self, x: int) -> int:
         parent = self.parent
@@ -27,6 +28,7 @@ class UnionFind:
             ra, rb = rb, ra
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
+        self.edges.append((a, b))
         return ra
 
     def clusters(self) -> list[list[int]]:
