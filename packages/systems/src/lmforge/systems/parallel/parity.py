@@ -79,7 +79,7 @@ def train_backend(name: str, options: dict, steps: int, rank: int, world: int, g
     model = backend.wrap_model(model)
     opt = backend.make_optimizer(model, optimizer_factory)
     per_rank = batch // world
-    stats = {"step_s": [], "sync_s": []}
+    stats = {"step_s": [], "sync_s": [], "optimizer_s": []}
     for x, y in batches(steps, batch=batch):
         xs, ys = x[rank * per_rank:(rank + 1) * per_rank], y[rank * per_rank:(rank + 1) * per_rank]
         t0 = time.perf_counter()
@@ -90,8 +90,10 @@ def train_backend(name: str, options: dict, steps: int, rank: int, world: int, g
         t2 = time.perf_counter()
         opt.step()
         opt.zero_grad(set_to_none=True)
-        stats["step_s"].append(time.perf_counter() - t0)
+        t3 = time.perf_counter()
+        stats["step_s"].append(t3 - t0)
         stats["sync_s"].append(t2 - t1)
+        stats["optimizer_s"].append(t3 - t2)
     state = backend.full_state_dict(model)
     if checkpoint_dir and hasattr(backend, "save_checkpoint"):
         backend.save_checkpoint(model, checkpoint_dir)

@@ -1,0 +1,46 @@
+"""``lmforge train --nproc 2 --set parallel=<backend>`` through torch.distributed.run, on CPU.
+
+One backend in the suite (our FSDP: the one that needs every rank for checkpoints); every backend is
+exercised by ``tools/systems/train_all_backends.py``.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+pytestmark = [pytest.mark.distributed, pytest.mark.slow]
+
+
+def test_train_two_processes_with_our_fsdp(tmp_path):
+    tokens = np.random.default_rng(0).integers(0, 64, 5000).astype(np.uint16)
+    data = tmp_path / "tokens.bin"
+    tokens.tofile(data)
+    (tmp_path / "tokens.bin.json").write_text(json.dumps(
+        {"dtype": "uint16", "count": len(tokens), "vocab_size": 64, "eot_id": None}))
+    sets = {"parallel": "fsdp", "data.train_path": data, "model.vocab_size": 64, "model.context_length": 8,
+            "model.d_model": 16, "model.num_layers": 1, "model.num_heads": 2, "model.tie_embeddings": "true",
+            "train.max_steps": 2, "train.batch_size": 4, "train.eval_every": 2, "train.eval_batches": 1,
+            "train.log_every": 1, "train.checkpoint_every": 2, "optimizer.grad_clip": 0, "device": "cpu",
+            "progress": "false", "out": tmp_path / "runs", "name": "fsdp"}
+    cmd = [sys.executable, "-m", "lmforge.core", "train", "--nproc", "2"]
+    for k, v in sets.items():
+        cmd += ["--set", f"{k}={v}"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = tmp_path / "runs" / "fsdp"
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines if "train_loss" in x][-1] == 2
+    weights = list(run.rglob("*.safetensors"))
+    assert weights, "the main rank wrote no checkpoint"
+    from safetensors.torch import load_file
+
+    state = load_file(str(weights[0]))
+    assert state["layers.0.attn.q_proj.weight"].shape == (16, 16)  # full, not a shard
+    assert torch.equal(state["token_embeddings.weight"], state["lm_head.weight"]) or \
+        "token_embeddings.weight" not in state
