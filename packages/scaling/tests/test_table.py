@@ -55,7 +55,14 @@ def test_run_directory_uses_exact_accounting(tmp_path):
         log.log(step, loss=5.0 - 0.1 * step, tokens=step * 128)
     log.log(10, val_loss=4.2, tokens=1280)
     log.close()
-    t = load_runs([tmp_path / "runs"])  # a folder of run directories
+    (run / "summary.json").write_text('{"status": "completed"}')
+    unfinished = tmp_path / "runs" / "r2"
+    unfinished.mkdir()
+    (unfinished / "config.toml").write_text((run / "config.toml").read_text())
+    (unfinished / "metrics.jsonl").write_text('{"step": 1, "train_loss": 9.0}\n')
+    with pytest.warns(UserWarning, match="skipped 1 run"):
+        t = load_runs([tmp_path / "runs"])  # a folder of run directories; r2 is still training
+    assert t.height == 1
     cfg = ModelConfig(vocab_size=256, context_length=32, d_model=32, num_layers=2, num_heads=2)
     counts = count_parameters(cfg)
     row = t.row(0, named=True)

@@ -8,6 +8,7 @@ row carries what the metrics say and the table falls back to C = 6ND.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import tomllib
 from pathlib import Path
@@ -21,6 +22,14 @@ TRAIN_KEYS = ("loss", "train_loss")
 
 def is_run_dir(path: Path) -> bool:
     return (path / "metrics.jsonl").is_file() and (path / "config.toml").is_file()
+
+
+def run_status(path: Path) -> str:
+    """``completed``, ``interrupted``, ``diverged`` (from the trainer's summary.json) or ``unfinished``."""
+    try:
+        return str(json.loads((path / "summary.json").read_text()).get("status", "unfinished"))
+    except (OSError, json.JSONDecodeError):
+        return "unfinished"
 
 
 def _dig(cfg: dict[str, Any], *paths: str) -> Any:

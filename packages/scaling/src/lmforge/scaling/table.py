@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import polars as pl
 
 from lmforge.core import LmforgeError
 
-from .runs_dir import is_run_dir, read_run_dir
+from .runs_dir import is_run_dir, read_run_dir, run_status
 
 CORE_COLUMNS = ("name", "params", "params_total", "tokens", "flops", "budget", "loss")
 HYPER_COLUMNS = ("d_model", "num_layers", "num_heads", "d_ff", "vocab_size", "context_length",
@@ -149,9 +150,16 @@ def load_runs(paths: Iterable[str | Path]) -> pl.DataFrame:
             found = sorted(d for d in p.rglob("metrics.jsonl"))
             if not found:
                 raise LmforgeError(f"{p}: no run directories (metrics.jsonl) below it")
+            skipped = []
             for m in found:
                 if is_run_dir(m.parent):
+                    if run_status(m.parent) != "completed":  # still training, interrupted or diverged
+                        skipped.append(f"{m.parent.name} ({run_status(m.parent)})")
+                        continue
                     dir_rows.append(complete_row(read_run_dir(m.parent), str(m.parent)))
+            if skipped:
+                warnings.warn(f"{p}: skipped {len(skipped)} run(s) that did not complete: "
+                              + ", ".join(skipped[:5]), stacklevel=2)
     if dir_rows:
         frames.append(_frame(dir_rows))
     if not frames:
