@@ -188,3 +188,17 @@ def test_generate_command_prints_the_models_greedy_continuation(tmp_path):
     assert result.output == "Hello" + tokenizer.decode(expected) + "\n"
     bad = CliRunner().invoke(build_cli(), ["generate", "--run", str(tmp_path), "--prompt", "x"])
     assert bad.exit_code != 0
+
+
+@pytest.mark.gpu
+def test_cache_matches_recomputation_on_cuda():
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    model = tiny_model("gqa_tied_post_layernorm").cuda()
+    for temperature in (0.0, 1.0):
+        a = generate(model, PROMPTS, 16, temperature=temperature, seed=4, use_cache=True)
+        b = generate(model, PROMPTS, 16, temperature=temperature, seed=4, use_cache=False)
+        assert a == b
+    bf16 = tiny_model("mha").to("cuda", torch.bfloat16)
+    ids, lps = generate(bf16, PROMPTS, 8, temperature=1.0, seed=0, return_logprobs=True)
+    assert all(len(t) == 8 and all(lp <= 0 for lp in lp_row) for t, lp_row in zip(ids, lps))
