@@ -14,8 +14,10 @@ extensions (b"a" > b"ab" reversed means b"a" < b"ab" in byte order, as tuples of
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 
 _END = (257).to_bytes(2, "big")
 _BYTE_KEYS = [(256 - x).to_bytes(2, "big") for x in range(256)]
@@ -31,12 +33,14 @@ def learn_merges(word_counts: dict[bytes, int], n_merges: int, first_id: int = 2
             words.append(list(word))
             counts.append(c)
     pair_counts: dict[tuple[int, int], int] = defaultdict(int)
-    where: dict[tuple[int, int], set[int]] = defaultdict(set)
+    # pair -> indices of the words that may hold it. Compact int arrays, not sets: a word may be listed
+    # twice (a pair repeated inside it) or stay listed after losing the pair; visiting it then is a no-op.
+    where: dict[tuple[int, int], array] = defaultdict(partial(array, "i"))
     for wi, word in enumerate(words):
         c = counts[wi]
         for pair in zip(word, word[1:]):
             pair_counts[pair] += c
-            where[pair].add(wi)
+            where[pair].append(wi)
     keys: dict[int, bytes] = {x: _BYTE_KEYS[x] + _END for x in range(256)}
     heap = [(-c, keys[a], keys[b], a, b) for (a, b), c in pair_counts.items()]
     heapq.heapify(heap)
@@ -74,6 +78,7 @@ def _apply_merge(a, b, new_id, words, counts, pair_counts, where, heap, keys) ->
         c = counts[wi]
         out: list[int] = []
         i = 0
+        merged = False
         left_to_see = word.count(a)  # list.index without the cost of a final ValueError
         used = 2 if a == b else 1
         while left_to_see > 0:
@@ -94,7 +99,7 @@ def _apply_merge(a, b, new_id, words, counts, pair_counts, where, heap, keys) ->
                     del pair_counts[left]
                 p = (out[-1], new_id)
                 fresh[p] = fresh.get(p, 0) + c
-                where[p].add(wi)
+                where[p].append(wi)
             if j + 2 < n:
                 y = word[j + 2]
                 # if another occurrence starts right after, its left-neighbour step handles (b, a)
@@ -107,11 +112,12 @@ def _apply_merge(a, b, new_id, words, counts, pair_counts, where, heap, keys) ->
                         del pair_counts[right]
                     p = (new_id, y)
                     fresh[p] = fresh.get(p, 0) + c
-                    where[p].add(wi)
+                    where[p].append(wi)
             out.append(new_id)
             i = j + 2
-        if i == 0:
-            continue  # stale index entry: the pair left this word in an earlier merge
+            merged = True
+        if not merged:
+            continue  # this word lost the pair in an earlier merge, or was listed twice
         out += word[i:]
         words[wi] = out
     pair_counts.pop((a, b), None)
