@@ -20,7 +20,8 @@ from .common import make_optimizer, optimizer_step, progress, seed_everything, s
 
 @torch.no_grad()
 def preference_metrics(policy: Policy, reference, pairs: list[dict], beta: float) -> dict[str, float]:
-    """Fraction of pairs whose implicit reward prefers the chosen response, and the mean margin."""
+    """Fraction of pairs whose implicit reward prefers the chosen response (a tie counts one half, so the
+    untrained policy, identical to the reference, scores 0.5), and the mean margin."""
     margins = [
         float(
             dpo_loss_and_margin(
