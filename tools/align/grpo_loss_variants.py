@@ -89,9 +89,10 @@ def main() -> None:
             "accuracy_curve": evals,
             "reward_curve": rewards,
         }
+        late = [r for _, r in rewards[-5:]]
         print(
             f"{loss:24} accuracy {evals[0][1]:.3f} -> {evals[-1][1]:.3f}   "
-            f"train reward {rewards[0][1]:.3f} -> {sum(r for _, r in rewards[-5:]) / len(rewards[-5:]):.3f} (last 5)"
+            f"train reward {rewards[0][1]:.3f} -> {sum(late) / len(late):.3f} (mean of last 5 steps)"
         )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(
