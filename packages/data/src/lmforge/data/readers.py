@@ -84,6 +84,12 @@ def _iter_records(path: Path, record_type, skipped: SkipCounter) -> Iterator:
             offset = nxt
 
 
+def _target_uri(record) -> str | None:
+    uri = record.headers.get("WARC-Target-URI")
+    # wget writes WARC 1.0 target URIs inside angle brackets.
+    return uri[1:-1] if uri and uri.startswith("<") and uri.endswith(">") else uri
+
+
 def read_warc(
     path: str | Path, skipped: SkipCounter | None = None, max_record_bytes: int = MAX_RECORD_BYTES
 ) -> Iterator[Document]:
@@ -121,7 +127,7 @@ def read_warc(
                 text=payload,
                 id=record.record_id or f"{path.name}:{record.stream_pos}",
                 metadata={
-                    "url": record.headers.get("WARC-Target-URI"),
+                    "url": _target_uri(record),
                     "record_id": record.record_id,
                     "date": date.isoformat() if date is not None else None,
                     "content_type": content_type or None,
