@@ -11,6 +11,8 @@ _EXPORTS = {
     "EOT": "base", "Tokenizer": "base", "load_tokenizer": "base",
     "BPETokenizer": "bpe", "ByteTokenizer": "byte_level", "CharTokenizer": "char", "WordTokenizer": "word",
     "TokenizerError": "errors",
+    "TiktokenBPETokenizer": "tiktoken_backend", "to_tiktoken_encoding": "tiktoken_backend",
+    "HFBPETokenizer": "hf_backend", "to_hf_tokenizer": "hf_backend", "export_hf_tokenizer_json": "hf_backend",
     "read_gpt2_files": "gpt2_files", "write_gpt2_files": "gpt2_files",
     "CL100K_PATTERN": "patterns", "GPT2_PATTERN": "patterns",
     "encode_files_to_bin": "token_files", "open_token_file": "token_files",

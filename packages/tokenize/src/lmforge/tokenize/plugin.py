@@ -21,3 +21,9 @@ def register_tokenizers(register):
                                 "UTF-8 bytes as ids 0-255, then special tokens."))
     register("word", lazy_class(_PKG + "word", "WordTokenizer",
                                 "Words, whitespace and punctuation by regex; vocabulary from a corpus."))
+    register("bpe-tiktoken", lazy_class(_PKG + "tiktoken_backend", "TiktokenBPETokenizer",
+                                        "Our BPE vocabulary and merges run by tiktoken (same ids as bpe)."),
+             reference="bpe")
+    register("bpe-hf", lazy_class(_PKG + "hf_backend", "HFBPETokenizer",
+                                  "Our BPE vocabulary and merges run by HF tokenizers (same ids as bpe)."),
+             reference="bpe")
