@@ -158,3 +158,23 @@ def test_export_command_from_a_run_directory(tmp_path):
     x = tokens()
     with torch.no_grad():
         torch.testing.assert_close(hf(x).logits, model.eval()(x), atol=1e-4, rtol=1e-4)
+
+
+def test_export_writes_a_tokenizer_json_with_identical_ids(tmp_path):
+    import lmforge.tokenize as tk
+
+    if not hasattr(tk, "export_hf_tokenizer_json"):
+        pytest.skip("lmforge.tokenize has no HF tokenizer.json export yet")
+    text = "the quick brown fox jumps over the lazy dog. " * 20 + "héllo wörld 123 <|endoftext|> code()\n"
+    (tmp_path / "corpus.txt").write_text(text)
+    vocab, merges = tk.train_bpe(tmp_path / "corpus.txt", 300, ["<|endoftext|>"], workers=1)
+    tokenizer = tk.BPETokenizer(vocab, merges, special_tokens=["<|endoftext|>"])
+    model = ours(**SHAPES["mha"])
+    export_hf_llama(model, tmp_path / "hf", tokenizer=tokenizer)
+    hf_tok = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
+    sample = "the lazy fox, héllo 42<|endoftext|>dog"
+    assert hf_tok(sample, add_special_tokens=False)["input_ids"] == tokenizer.encode(sample)
+    assert hf_tok.eos_token_id == tokenizer.eot_id
+    # and a byte-level tokenizer, which HF cannot express this way, is simply left out
+    export_hf_llama(model, tmp_path / "hf2", tokenizer=tk.ByteTokenizer())
+    assert not (tmp_path / "hf2" / "tokenizer.json").exists()

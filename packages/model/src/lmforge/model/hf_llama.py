@@ -101,17 +101,22 @@ def hf_config_dict(cfg, rms_norm_eps: float = 1e-5, dtype: torch.dtype = torch.f
 
 
 def _export_tokenizer(tokenizer, out: Path) -> bool:
-    """Write tokenizer.json if the tokenizer can produce an HF ``tokenizers`` object; say whether it did."""
-    for method in ("to_hf", "to_hf_tokenizer"):
-        fn = getattr(tokenizer, method, None)
-        if fn is not None:
-            fn().save(str(out / "tokenizer.json"))
-            return True
-    fn = getattr(tokenizer, "save_hf", None) or getattr(tokenizer, "export_hf", None)
-    if fn is not None:
-        fn(out / "tokenizer.json")
-        return (out / "tokenizer.json").is_file()
-    return False
+    """Write tokenizer.json (+ tokenizer_config.json) when the tokenizer can be expressed in HF
+    ``tokenizers`` (byte-level BPE can; byte/char/word tokenizers cannot); say whether it was."""
+    try:
+        from lmforge.tokenize import BPETokenizer, export_hf_tokenizer_json
+    except (ImportError, AttributeError):
+        return False
+    if not isinstance(tokenizer, BPETokenizer):
+        return False
+    export_hf_tokenizer_json(tokenizer, out / "tokenizer.json")
+    eot = "<|endoftext|>" if getattr(tokenizer, "eot_id", None) is not None else None
+    atomic_write(out / "tokenizer_config.json", json.dumps({
+        "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 1_000_000,
+        "bos_token": eot, "eos_token": eot, "unk_token": None, "pad_token": None,
+        "add_bos_token": False, "add_eos_token": False, "clean_up_tokenization_spaces": False,
+    }, indent=2))
+    return True
 
 
 def export_hf_llama(model_or_run, out_dir, tokenizer=None, config=None) -> Path:
