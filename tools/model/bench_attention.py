@@ -53,20 +53,21 @@ def main() -> None:
         q, k, v = (torch.randn(shape, device=args.device, requires_grad=True) for _ in range(3))
         entry = {"context": ctx}
         for name, fn in impls.items():
-            def fwd():
+            def fwd(fn=fn, q=q, k=k, v=v):
                 with torch.no_grad():
                     fn(q, k, v, is_causal=True)
                 if args.device == "cuda":
                     torch.cuda.synchronize()
 
-            def fwd_bwd():
+            def fwd_bwd(fn=fn, q=q, k=k, v=v):
                 fn(q, k, v, is_causal=True).sum().backward()
                 if args.device == "cuda":
                     torch.cuda.synchronize()
 
             entry[f"{name}_fwd_ms"] = 1e3 * median_time(fwd, args.repeats)
             entry[f"{name}_fwd_bwd_ms"] = 1e3 * median_time(fwd_bwd, args.repeats)
-            entry[f"{name}_saved_mb"] = saved_bytes(lambda a, b, c: fn(a, b, c, is_causal=True), q, k, v) / 2**20
+            causal = lambda a, b, c, fn=fn: fn(a, b, c, is_causal=True)
+            entry[f"{name}_saved_mb"] = saved_bytes(causal, q, k, v) / 2**20
             if args.device == "cuda":
                 torch.cuda.reset_peak_memory_stats()
                 fwd_bwd()

@@ -3,7 +3,8 @@
 Same configuration (Llama: RMSNorm, SwiGLU, RoPE, no biases, untied head), same batch, float32, the
 same attention kernel (torch SDPA on both sides), CPU. A step is forward + backward + optimizer
 step. Ours uses its own cross-entropy and AdamW (what `lmforge train` runs); HF gets
-torch.nn.functional.cross_entropy on its logits and torch.optim.AdamW (foreach). The two models are timed alternately, so machine load hits both alike; medians reported.
+torch.nn.functional.cross_entropy on its logits and torch.optim.AdamW (foreach). The two models are
+timed alternately, so machine load hits both alike; medians reported.
 
     nice -n 10 uv run python tools/model/bench_train_step.py [--threads 2] [--repeats 7] [--out FILE]
 """
@@ -35,7 +36,8 @@ def ours(spec):
     torch.manual_seed(0)
     model = TransformerLM.from_config(ModelConfig(
         vocab_size=spec["vocab_size"], context_length=spec["context_length"], d_model=spec["d_model"],
-        num_layers=spec["num_layers"], num_heads=spec["num_heads"], d_ff=spec["d_ff"], attention="torch_sdpa"))
+        num_layers=spec["num_layers"], num_heads=spec["num_heads"], d_ff=spec["d_ff"],
+        attention="torch_sdpa"))
     opt = AdamW(model.parameters(), lr=1e-4, weight_decay=0.1)
 
     def step(x, y):

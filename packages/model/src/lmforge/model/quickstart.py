@@ -94,8 +94,9 @@ def run_quickstart(size: str = "default", out: Path = Path("runs"), device: str 
     tok_dir, tokens_path = prepare_data(size, Path(out) / f"quickstart-data-{size}")
     tokenizer = load_tokenizer(tok_dir)
     cfg = load_config(TrainConfig, data={
-        "model": {"vocab_size": tokenizer.vocab_size, "context_length": p.context_length, "d_model": p.d_model,
-                  "num_layers": p.num_layers, "num_heads": p.num_heads, "attention": "torch_sdpa"},
+        "model": {"vocab_size": tokenizer.vocab_size, "context_length": p.context_length,
+                  "d_model": p.d_model, "num_layers": p.num_layers, "num_heads": p.num_heads,
+                  "attention": "torch_sdpa"},
         "data": {"train_path": str(tokens_path), "tokenizer_dir": str(tok_dir), "val_fraction": 0.05},
         "optimizer": {"lr": p.lr, "weight_decay": 0.1},
         "schedule": {"warmup_steps": max(1, p.max_steps // 20)},
@@ -176,7 +177,9 @@ def _samples(run_dir: Path, tokenizer, cfg, device: str) -> list[str]:
     except ImportError:
         click.echo("(samples skipped: lmforge.model.generation is not available)")
         return []
-    dev = "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = device
     model = TransformerLM.from_config(cfg.model).to(dev)
     model.load_state_dict(load_model_weights(latest_checkpoint(run_dir)))
     model.eval()
