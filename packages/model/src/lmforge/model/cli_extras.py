@@ -15,7 +15,7 @@ def add_commands(cli: click.Group) -> None:
     cli.add_command(generate_command)
     group = cli.commands.get("model")
     if group is None:
-        group = click.Group("model", help="Inspect, export and import models.")
+        group = click.Group("model", help="Model accounting (parameters, FLOPs, memory) and HF Llama export.")
         cli.add_command(group)
     group.add_command(accounting_command)
     group.add_command(export_hf_command)
