@@ -27,3 +27,10 @@ def register_tokenizers(register):
     register("bpe-hf", lazy_class(_PKG + "hf_backend", "HFBPETokenizer",
                                   "Our BPE vocabulary and merges run by HF tokenizers (same ids as bpe)."),
              reference="bpe")
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import tokenize_group  # click only; the heavy modules load inside the commands
+
+    cli.add_command(tokenize_group)

@@ -65,31 +65,35 @@ def _count_text(text: str, pattern: str, specials: list[str]) -> Counter:
 _JOB: dict = {}
 
 
-def _count_range(bounds: tuple[int, int]) -> Counter:
-    start, end = bounds
-    with open(_JOB["path"], "rb") as f:
+def _count_range(bounds: tuple[str, int, int]) -> Counter:
+    path, start, end = bounds
+    with open(path, "rb") as f:
         f.seek(start)
         text = f.read(end - start).decode("utf-8", errors="replace")
     return _count_text(text, _JOB["pattern"], _JOB["specials"])
 
 
-def iter_chunk_counts(path: str | Path, specials: list[str], pattern: str = "gpt2",
+def iter_chunk_counts(paths: str | Path | list, specials: list[str], pattern: str = "gpt2",
                       workers: int | None = None) -> tuple[int, Iterator[Counter]]:
-    """-> (number of chunks, iterator over each chunk's pre-token counts)."""
-    path = Path(path)
+    """-> (number of chunks, iterator over each chunk's pre-token counts). Files never share a chunk."""
+    paths = [Path(p) for p in (paths if isinstance(paths, list | tuple) else [paths])]
     workers = workers or os.cpu_count() or 1
-    size = path.stat().st_size
-    if workers == 1 or size < PARALLEL_ABOVE:
-        bounds = chunk_bounds(path, 1 if size < PARALLEL_ABOVE else max(1, size // MAX_CHUNK), specials)
-    else:
-        bounds = chunk_bounds(path, workers * 4, specials)
-    _JOB.update(path=str(path), pattern=pattern, specials=list(specials))
+    size = sum(p.stat().st_size for p in paths)
+    bounds = []
+    for path in paths:
+        share = path.stat().st_size / max(size, 1)
+        if workers == 1 or size < PARALLEL_ABOVE:
+            n = 1 if size < PARALLEL_ABOVE else max(1, path.stat().st_size // MAX_CHUNK)
+        else:
+            n = max(1, round(workers * 4 * share))
+        bounds += [(str(path), start, end) for start, end in chunk_bounds(path, n, specials)]
+    _JOB.update(pattern=pattern, specials=list(specials))
     if workers == 1 or len(bounds) == 1:
         return len(bounds), map(_count_range, bounds)
     return len(bounds), _pool_map(bounds, min(workers, len(bounds)))
 
 
-def _pool_map(bounds: list[tuple[int, int]], workers: int) -> Iterator[Counter]:
+def _pool_map(bounds: list[tuple[str, int, int]], workers: int) -> Iterator[Counter]:
     # fork: workers inherit _JOB and the imported modules, so starting them is cheap
     ctx = mp.get_context("fork")
     with ctx.Pool(workers) as pool:

@@ -10,10 +10,10 @@ from .errors import TokenizerError
 from .pretoken_counts import iter_chunk_counts
 
 
-def train_bpe(input_path: str | Path, vocab_size: int, special_tokens: list[str] | None = None, *,
-              pattern: str = "gpt2", workers: int | None = None, progress: bool = False,
-              ) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
-    """Train byte-level BPE on the text file ``input_path``.
+def train_bpe(input_path: str | Path | list[str | Path], vocab_size: int,
+              special_tokens: list[str] | None = None, *, pattern: str = "gpt2", workers: int | None = None,
+              progress: bool = False) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
+    """Train byte-level BPE on the text file ``input_path`` (or a list of files).
 
     The vocabulary is the 256 single bytes (ids 0-255), then the special tokens (in the order given),
     then one token per merge; ``vocab_size`` counts all three. Pairs are counted inside pre-tokens only
@@ -23,19 +23,21 @@ def train_bpe(input_path: str | Path, vocab_size: int, special_tokens: list[str]
     ``pretoken_counts``). Training may stop below ``vocab_size`` when no pair is left to merge.
     """
     specials = list(dict.fromkeys(special_tokens or []))
+    paths = [Path(p) for p in (input_path if isinstance(input_path, list | tuple) else [input_path])]
+    for path in paths:
+        if not path.is_file():
+            raise TokenizerError(f"training file not found: {path}")
+    if not paths or all(p.stat().st_size == 0 for p in paths):
+        raise TokenizerError(f"training file is empty: {', '.join(map(str, paths)) or '(none given)'}")
+
     minimum = 256 + len(specials)
     if vocab_size < minimum:
         raise TokenizerError(
             f"vocab_size {vocab_size} is too small: the minimum is {minimum} "
             f"(256 bytes + {len(specials)} special tokens)"
         )
-    path = Path(input_path)
-    if not path.is_file():
-        raise TokenizerError(f"training file not found: {path}")
-    if path.stat().st_size == 0:
-        raise TokenizerError(f"training file is empty: {path}")
 
-    n_chunks, chunk_counts = iter_chunk_counts(path, specials, pattern=pattern, workers=workers)
+    n_chunks, chunk_counts = iter_chunk_counts(paths, specials, pattern=pattern, workers=workers)
     counts: Counter = Counter()
     bar = _bar(progress, n_chunks, "pre-tokenizing", "chunk")
     for part in chunk_counts:

@@ -1,0 +1,49 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from lmforge.core.cli import build_cli, main
+from lmforge.tokenize import load_tokenizer, open_token_file
+
+
+def run(args):
+    result = CliRunner().invoke(build_cli(), args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_train_encode_stats(corpus_file, tmp_path):
+    out = tmp_path / "tok"
+    assert "saved" in run(["tokenize", "train", "--input", str(corpus_file), "--vocab-size", "400",
+                           "--special-token", "<|endoftext|>", "--out", str(out), "--workers", "1"])
+    tok = load_tokenizer(out)
+    assert tok.vocab_size == 400 and tok.eot_id == 256
+    bin_path = tmp_path / "tokens.bin"
+    twice = ["--input", str(corpus_file)] * 2
+    run(["tokenize", "encode", "--tokenizer", str(out), *twice, "--out", str(bin_path), "--workers", "1"])
+    one = tok.encode(corpus_file.read_text(encoding="utf-8")) + [tok.eot_id]
+    assert open_token_file(bin_path).tolist() == one + one
+    assert json.loads((tmp_path / "tokens.bin.json").read_text())["dtype"] == "uint16"
+    assert "bytes/token" in run(["tokenize", "stats", "--tokenizer", str(out), "--input", str(corpus_file)])
+
+
+@pytest.mark.parametrize("part", ["char", "word", "byte"])
+def test_train_other_parts(part, corpus_file, tmp_path):
+    run(["tokenize", "train", "--type", part, "--input", str(corpus_file), "--out", str(tmp_path / part)])
+    tok = load_tokenizer(tmp_path / part)
+    text = corpus_file.read_text(encoding="utf-8")[:2000]
+    assert tok.decode(tok.encode(text)) == text
+
+
+def test_errors_are_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["tokenize", "train", "--input", str(tmp_path / "missing.txt"), "--vocab-size", "300",
+              "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert "training file not found" in err and "Traceback" not in err
+    (tmp_path / "c.txt").write_text("abc")
+    with pytest.raises(SystemExit):
+        main(["tokenize", "train", "--input", str(tmp_path / "c.txt"), "--vocab-size", "10",
+              "--out", str(tmp_path)])
+    assert "minimum is 257" in capsys.readouterr().err
