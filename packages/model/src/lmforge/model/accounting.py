@@ -77,15 +77,13 @@ class Architecture:
 
 def default_d_ff(d_model: int, ffn: str) -> int:
     """The model's default FFN width: 4 d for plain MLPs, about 8/3 d (a multiple of 64) for SwiGLU."""
+    if ffn != "swiglu":
+        return 4 * d_model
     try:  # the model's own rule wins, so that counts always match the built module
-        from .config import default_d_ff as model_default_d_ff  # type: ignore[attr-defined]
-    except ImportError:
-        model_default_d_ff = None
-    if model_default_d_ff is not None:
-        return int(model_default_d_ff(d_model, ffn))
-    if ffn == "swiglu":
+        from .layers import default_swiglu_d_ff
+    except ImportError:  # no torch: the same rule, restated
         return max(64, int(round(8 * d_model / 3 / 64)) * 64)
-    return 4 * d_model
+    return int(default_swiglu_d_ff(d_model))
 
 
 def gpt2_architecture(size: str, vocab_size: int = 50257, context_length: int = 1024) -> Architecture:
