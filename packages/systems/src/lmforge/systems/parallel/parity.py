@@ -98,7 +98,8 @@ def train_backend(name: str, options: dict, steps: int, rank: int, world: int, g
     if checkpoint_dir and hasattr(backend, "save_checkpoint"):
         backend.save_checkpoint(model, checkpoint_dir)
     stats["optimizer_state_bytes"] = optimizer_state_bytes(opt)
-    stats["param_bytes"] = sum(p.numel() * p.element_size() for p in model.parameters())
+    local = [p.to_local() if hasattr(p, "to_local") else p for p in model.parameters()]  # DTensor shards
+    stats["param_bytes"] = sum(p.numel() * p.element_size() for p in local)
     return {k: v.detach().clone() for k, v in (state or {}).items()}, stats
 
 
