@@ -23,7 +23,11 @@ import json, time
 from lmforge.tokenize import train_bpe
 t = time.perf_counter()
 vocab, merges = train_bpe({path!r}, {vocab}, ["<|endoftext|>"], workers={workers})
-print(json.dumps({{"wall_s": time.perf_counter() - t, "vocab": len(vocab)}}))
+wall = time.perf_counter() - t
+if {save!r}:
+    from lmforge.tokenize import BPETokenizer
+    BPETokenizer(vocab, merges, ["<|endoftext|>"]).save({save!r})
+print(json.dumps({{"wall_s": wall, "vocab": len(vocab)}}))
 """
 
 HF = """
@@ -39,10 +43,11 @@ print(json.dumps({{"wall_s": time.perf_counter() - t, "vocab": tok.get_vocab_siz
 """
 
 
-def bench_file(path: Path, vocab: int, reps: int, workers: int | None) -> dict:
+def bench_file(path: Path, vocab: int, reps: int, workers: int | None, save_dir: Path | None) -> dict:
     ours, hf = [], []
-    for _ in range(reps):
-        ours.append(run_snippet(OURS.format(path=str(path), vocab=vocab, workers=workers)))
+    for rep in range(reps):
+        save = str(save_dir / f"{path.stem}-{vocab}") if save_dir and rep == reps - 1 else ""
+        ours.append(run_snippet(OURS.format(path=str(path), vocab=vocab, workers=workers, save=save)))
         hf.append(run_snippet(HF.format(path=str(path), vocab=vocab)))
     row = {"file": path.name, "mb": path.stat().st_size / 1e6, "vocab": vocab}
     for name, runs in (("ours", ours), ("hf", hf)):
@@ -78,6 +83,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--workers", type=int, default=None, help="our pre-tokenization processes (default: all)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT / "train.json")
+    ap.add_argument("--save-dir", type=Path, default=DEFAULT_OUT / "tokenizers",
+                    help="where our trained tokenizers go (for bench_compression.py)")
     args = ap.parse_args()
 
     small = bench_small()
@@ -86,7 +93,7 @@ def main() -> None:
     rows = []
     for path in args.input:
         for vocab in args.vocab:
-            rows.append(bench_file(path, vocab, args.reps, args.workers))
+            rows.append(bench_file(path, vocab, args.reps, args.workers, args.save_dir))
             print(json.dumps({k: v for k, v in rows[-1].items() if not k.endswith("_runs")}), flush=True)
     print()
     print_table(["file", "MB", "vocab", "ours s", "HF s", "time ratio", "ours MB", "HF MB", "RSS ratio"],
