@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import shutil
 import signal
 import time
@@ -20,7 +21,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lmforge.core import LmforgeError, atomic_write, config_to_toml, get_part, new_run_dir, save_config
+from lmforge.core import (
+    ConfigError,
+    LmforgeError,
+    atomic_write,
+    config_to_toml,
+    get_part,
+    new_run_dir,
+    part_names,
+    save_config,
+)
 from lmforge.core import truncate_metrics as _truncate
 
 from . import train_setup as setup
@@ -108,6 +118,11 @@ def train(cfg: TrainConfig, resume: str | Path | None = None) -> Path:
 
 def _train(cfg: TrainConfig, backend, resume) -> Path:
     device = backend.setup(cfg.device)
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched > 1 and backend.world_size == 1:
+        known = ", ".join(part_names("parallel_backend"))
+        raise ConfigError(f"{launched} processes were launched but parallel = {cfg.parallel!r} runs one; "
+                          f"pick a multi-process backend (known: {known})")
     setup.validate_config(cfg, backend.world_size)
     train_data, val_data = setup.load_data(cfg)
     steps = setup.total_steps(cfg)
