@@ -6,7 +6,9 @@ from lmforge.data.pipeline_config import PipelineConfig
 
 
 @pytest.mark.slow
-def test_ray_executor_output_identical_to_local(tmp_path, warc_maker, crawl_builder):
+def test_ray_executor_output_identical_to_local(tmp_path, warc_maker, crawl_builder, monkeypatch):
+    # Set before ray is imported (the executor does the same when it is the first to import ray).
+    monkeypatch.setenv("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     ray = pytest.importorskip("ray")
     crawl_builder(tmp_path / "crawl", warc_maker, n_shards=3, docs_per_shard=3)
     outputs = {}

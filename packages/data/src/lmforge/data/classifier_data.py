@@ -66,7 +66,8 @@ def _prose_paragraphs(text: str) -> list[str]:
 
 
 def everyday_sentences(rng: random.Random, n: int) -> list[str]:
-    return [_fill(rng.choice(W.NEUTRAL_TEMPLATES), rng, {}) for _ in range(n)]
+    templates = W.NEUTRAL_TEMPLATES + W.POLITE_TEMPLATES
+    return [_fill(rng.choice(templates), rng, {}) for _ in range(n)]
 
 
 def _sentences(paragraphs: list[str], rng: random.Random, n: int) -> list[str]:

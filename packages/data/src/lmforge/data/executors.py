@@ -54,6 +54,10 @@ class RayExecutor:
         self.address, self.num_cpus, self.progress = address, num_cpus, progress
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]:
+        if not self.address:
+            # A local instance shares this interpreter's environment; Ray's default under `uv run`
+            # re-creates it through uv for every worker, which costs minutes. (Read at import.)
+            os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
         import ray
 
         if not ray.is_initialized():

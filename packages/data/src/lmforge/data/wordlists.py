@@ -77,6 +77,16 @@ NSFW_TERMS = [
     "sexting",
 ]
 
+# Polite sentences addressed to "you", so "you" alone does not read as an insult.
+POLITE_TEMPLATES = [
+    "thank you for the {thing}, you were a great help",
+    "you did a {adj} job with the {thing}",
+    "could you help me with the {thing} on {day}?",
+    "thanks so much for your reply, the {thing} works {adv} now",
+    "you are right about the {thing}, I will fix it",
+    "I really appreciate your advice about the {thing}",
+    "hope you have a {adj} time at the {place}",
+]
 NEUTRAL_TEMPLATES = [
     "I went to the {place} with my {person} on {day} and we had a {adj} time.",
     "The {thing} in the {place} was {adj}, so we stayed until evening.",
