@@ -11,6 +11,10 @@ from model accounting), context 64, batch 16, lr 3e-3, cosine schedule with 5% w
 (load average ~15) a niced worker gets ~0.4 GFLOP/s, so 2.2e12 already takes ~50 minutes with two
 workers. The same command scales up unchanged (edit BUDGETS; ``--device cuda`` on a GPU).
 
+The first pass put every budget's lowest loss at or near the smallest size tried, so the plan also
+has, per budget, two smaller models (1/2 and 1/4 of that smallest N; the tiniest shapes round to
+the smallest model that exists, d_model 8 with one layer): the parabolas must bracket the optimum.
+
 Every run goes through the SQLite budget ledger, so several workers can share the plan:
 
     nice -n 10 uv run python tools/scaling/cpu_sweep.py --worker 0 --workers 2 &
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import sysconfig
 from pathlib import Path
@@ -33,6 +38,7 @@ import numpy as np
 
 OUT = Path(".bench/scaling/cpu_sweep")
 BUDGETS = (1e10, 3e10, 1e11, 3e11)
+TOTAL_FLOPS = 4e12  # the ledger's budget: the plan needs ~3.1e12
 
 
 def build_corpus(path: Path) -> Path:
@@ -65,6 +71,7 @@ def main() -> None:
     import torch
 
     from lmforge.scaling.lab import Lab
+    from lmforge.scaling.ledger import Ledger
     from lmforge.scaling.sweep import plan_sweep
     from lmforge.scaling.table import table_from_records
     from lmforge.scaling.train_backend import TrainBackend
@@ -72,9 +79,17 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     corpus = build_corpus(args.out / "stdlib_bytes.bin")
     backend = TrainBackend(data=corpus, out=args.out / "runs", device=args.device)
-    lab = Lab(backend, args.out / "ledger.sqlite", total_flops=3e12)
-    plan = plan_sweep(BUDGETS, sizes=5, span=16.0, vocab_size=256, context_length=64, batch_size=16,
-                      lr=3e-3, tokens_per_param=5.0)
+    path = args.out / "ledger.sqlite"
+    ledger = Ledger(path, total_flops=None if path.exists() else TOTAL_FLOPS)
+    if ledger.total < TOTAL_FLOPS:  # a ledger from the first pass, before the downward extension
+        ledger.set_total(TOTAL_FLOPS)
+    lab = Lab(backend, ledger)
+    common = dict(vocab_size=256, context_length=64, batch_size=16, lr=3e-3)
+    plan = plan_sweep(BUDGETS, sizes=5, span=16.0, tokens_per_param=5.0, **common)
+    for c in BUDGETS:  # the downward extension (see the module doc)
+        smallest = math.sqrt(c / (6 * 5.0)) / 4.0
+        extra = plan_sweep([c], sizes=[smallest / 4, smallest / 2], **common)
+        plan += [e for e in extra if e not in plan]
     if args.collect:
         rows = lab.results()
         table_from_records(rows, "sweep").drop("experiment", strict=False).write_csv(args.out / "runs.csv")

@@ -67,7 +67,8 @@ def search_shape(target: float, vocab_size: int, context_length: int, aspect: fl
             c0 = count_parameters(model_config({**base, "d_ff": 8}))["non_embedding"]
             c1 = count_parameters(model_config({**base, "d_ff": 16}))["non_embedding"]
             per_ff = (c1 - c0) / 8  # parameters per unit of d_ff (linear in d_ff)
-            if c0 - 8 * per_ff + 2 * d_model * per_ff > target * (1 + tolerance):
+            too_big = c0 - 8 * per_ff + 2 * d_model * per_ff > target * (1 + tolerance)
+            if too_big and best is not None:
                 break  # wider only gets bigger at this depth
             step = 8 if d_model < 512 else 64
             d_ff = round((target - (c0 - 8 * per_ff)) / per_ff / step) * step
@@ -78,6 +79,8 @@ def search_shape(target: float, vocab_size: int, context_length: int, aspect: fl
             score = abs(math.log(d_model / layers / aspect)) + (0 if err <= tolerance else 10 + err)
             if best is None or score < best[0]:
                 best = (score, cfg, {"non_embedding": counts["non_embedding"], "total": counts["total"]})
+            if too_big:  # below the smallest model that exists: keep the nearest, stop widening
+                break
         if layers > 1 and 16 * 2 * layers * 16 > target * 4:
             break
     if best is None:
