@@ -135,3 +135,11 @@ def test_invalid_utf8_becomes_replacement_character(tmp_path):
 def test_stops_when_nothing_is_left_to_merge(tmp_path):
     vocab, merges = train_bpe(write(tmp_path, "ab"), 1000, [])
     assert merges == [(b"a", b"b")] and len(vocab) == 257
+
+
+def test_word_shards_in_worker_processes_give_the_same_merges(corpus_file, monkeypatch):
+    from lmforge.tokenize import bpe_trainer
+
+    expected = train_bpe(corpus_file, 450, ["<|endoftext|>"], workers=1)
+    monkeypatch.setattr(bpe_trainer, "PARALLEL_MIN_WORDS", 0)
+    assert train_bpe(corpus_file, 450, ["<|endoftext|>"], workers=3) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +20,8 @@ def train_bpe(input_path: str | Path | list[str | Path], vocab_size: int,
     then one token per merge; ``vocab_size`` counts all three. Pairs are counted inside pre-tokens only
     (``pattern``: ``gpt2``, ``cl100k`` or a regex); special tokens cut the text and never take part in
     a merge. Ties between equally frequent pairs go to the lexicographically greater pair of bytes.
-    ``workers`` processes pre-tokenize (default: all cores). Invalid UTF-8 becomes U+FFFD (see
+    ``workers`` processes pre-tokenize and, for large inputs, hold shards of the words during merging
+    (default: all cores). Invalid UTF-8 becomes U+FFFD (see
     ``pretoken_counts``). Training may stop below ``vocab_size`` when no pair is left to merge.
     """
     specials = list(dict.fromkeys(special_tokens or []))
@@ -52,7 +54,8 @@ def train_bpe(input_path: str | Path | list[str | Path], vocab_size: int,
 
     n_merges = vocab_size - minimum
     bar = _bar(progress, n_merges, "merging", "merge")
-    triples = learn_merges(word_counts, n_merges, first_id=minimum, progress=bar.update)
+    triples = learn_merges(word_counts, n_merges, first_id=minimum, progress=bar.update,
+                           workers=workers or os.cpu_count() or 1)
     bar.close()
 
     vocab: dict[int, bytes] = {i: bytes([i]) for i in range(256)}
