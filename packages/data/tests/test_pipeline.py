@@ -79,6 +79,13 @@ def test_pipeline_end_to_end(tmp_path, warc_maker, crawl_builder, tokenizer_dir)
     assert int(np.sum(np.asarray(tokens) == tok.eot_id)) == len(docs)
     assert tok.decode(list(np.asarray(tokens[:200]).tolist())).startswith(docs[0].text[:50])
     assert json.loads((tmp_path / "out" / "stats.json").read_text())["kept"] == len(docs)
+    try:  # the trainer's loader (lmforge-model, needs torch) accepts the token file
+        from lmforge.model.data import open_tokens
+    except ImportError:
+        open_tokens = None
+    if open_tokens is not None:
+        arr, meta = open_tokens(tmp_path / "out" / "tokens.bin")
+        assert len(arr) == meta["count"] == len(tokens) and meta["eot_id"] == tok.eot_id
 
     # A rerun finds every marker and changes nothing.
     before = {f.name: f.read_bytes() for f in final}
