@@ -35,7 +35,7 @@ def main() -> None:
     ap.add_argument("--sft-steps", type=int, default=300)
     ap.add_argument("--sft-run", default=None, help="reuse this SFT run's final policy")
     ap.add_argument("--grpo-steps", type=int, default=40)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--epochs-per-batch", type=int, default=1)
     ap.add_argument("--max-operand", type=int, default=29)
     ap.add_argument("--eval-every", type=int, default=10)

@@ -23,10 +23,10 @@ class DemoConfig:
     task: TaskConfig = field(
         default_factory=lambda: TaskConfig(max_operand=29, train_size=4000, eval_size=200)
     )
-    sft_steps: int = 400
+    sft_steps: int = 300
     sft_lr: float = 3e-3
     grpo_steps: int = 60
-    grpo_lr: float = 1e-3
+    grpo_lr: float = 2e-4
     loss: str = "grpo_clip"
     rollout: RolloutConfig = field(default_factory=lambda: RolloutConfig(group_size=8, prompts_per_step=16))
     epochs_per_batch: int = 1
