@@ -42,6 +42,13 @@ def test_nsfw_and_toxic_train_on_first_use(_classifier_cache):
     assert report["held_out_accuracy"] >= 0.9
 
 
+def test_toxic_parts_agree_on_hand_written_cases(_classifier_cache):
+    """Parity of the alternative with the reference part: same label on the hand-written cases."""
+    alt, ref = get_part("classifier", "profanity_check"), get_part("classifier", "toxic_speech")
+    agree = sum(alt(t)[0] == ref(t)[0] for t, _ in EVAL_TOXIC) / len(EVAL_TOXIC)
+    assert agree >= 0.9
+
+
 def test_profanity_check_alternative_part():
     fn = get_part("classifier", "profanity_check")
     assert fn("you are a stupid idiot")[0] == "toxic"

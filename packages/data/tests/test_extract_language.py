@@ -32,6 +32,9 @@ def test_trafilatura_alternative_finds_main_text():
     html = "<html><body><article>" + "".join(f"<p>{p}</p>" for p in paras) + "</article></body></html>"
     text = extract_text_trafilatura(html.encode())
     assert text is not None and "sentence number 3" in text
+    # Parity with the reference extractor: the same paragraphs, in the same order.
+    reference = extract_text(html.encode())
+    assert [p for p in paras if p in text] == [p for p in paras if p in reference] == paras
 
 
 def test_identify_language_codes_and_scores():

@@ -112,6 +112,23 @@ def test_parquet_output_and_stats_command(tmp_path, warc_maker, crawl_builder):
     assert (tmp_path / "h.png").stat().st_size > 1000  # language_score histogram
 
 
+def test_resuming_with_a_different_config_is_refused(tmp_path):
+    from lmforge.core import LmforgeError
+
+    (tmp_path / "a.jsonl").write_text('{"text": "hello there"}\n')
+    data = {
+        "output_dir": str(tmp_path / "o"),
+        "input": {"paths": [str(tmp_path / "a.jsonl")]},
+        "executor": {"name": "local", "options": {"workers": 1, "progress": False}},
+    }
+    run_pipeline(load_config(PipelineConfig, data=data))
+    run_pipeline(
+        load_config(PipelineConfig, data={**data, "executor": {"name": "local", "options": {"workers": 2}}})
+    )
+    with pytest.raises(LmforgeError, match="different pipeline config"):
+        run_pipeline(load_config(PipelineConfig, data={**data, "filters": [{"name": "gopher"}]}))
+
+
 def test_bad_config_is_one_clear_error(tmp_path):
     from lmforge.core import ConfigError, UnknownPartError
 
@@ -124,7 +141,7 @@ def test_bad_config_is_one_clear_error(tmp_path):
     cfg = load_config(
         PipelineConfig,
         data={
-            "output_dir": str(tmp_path / "o"),
+            "output_dir": str(tmp_path / "o2"),
             "input": {"paths": [str(tmp_path / "a.jsonl")]},
             "filters": [{"name": "gopherr"}],
         },

@@ -75,8 +75,12 @@ def near_duplicate_clusters(
 
 
 def near_duplicate_union_find(
-    texts: Sequence[str], num_hashes: int = 128, num_bands: int = 32, ngrams: int = 5,
-    jaccard_threshold: float = 0.8, seed: int = 0,
+    texts: Sequence[str],
+    num_hashes: int = 128,
+    num_bands: int = 32,
+    ngrams: int = 5,
+    jaccard_threshold: float = 0.8,
+    seed: int = 0,
 ) -> UnionFind:
     """The union-find over verified near-duplicate pairs (``.clusters()``, ``.edges``)."""
     shingles = shingle_sets(texts, ngrams)

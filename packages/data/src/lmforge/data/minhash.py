@@ -67,7 +67,7 @@ def _combine(word_hashes: np.ndarray, n: int) -> np.ndarray:
     acc = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(n):
-            acc += word_hashes[j:j + count] * _POSITION_MULTIPLIERS[j % 64]
+            acc += word_hashes[j : j + count] * _POSITION_MULTIPLIERS[j % 64]
         return _splitmix64(acc + np.uint64(n))
 
 
@@ -98,7 +98,7 @@ def _batch_shingles(norms: list[str], ngrams: int) -> tuple[np.ndarray, np.ndarr
     word_start = np.concatenate([[0], np.cumsum(per_doc)])
     short = np.flatnonzero((per_doc > 0) & (per_doc < ngrams))
     for d in short:  # texts shorter than ngrams words: all their words are one shingle
-        hashes.append(_combine(words[word_start[d]:word_start[d + 1]], int(per_doc[d])))
+        hashes.append(_combine(words[word_start[d] : word_start[d + 1]], int(per_doc[d])))
         owners.append(np.array([d]))
     if not hashes:
         return np.zeros(0, dtype=np.uint64), np.zeros(len(norms), dtype=np.int64)
@@ -120,7 +120,7 @@ class Shingles:
         return len(self.offsets) - 1
 
     def __getitem__(self, i: int) -> np.ndarray:
-        return self.hashes[self.offsets[i]:self.offsets[i + 1]]
+        return self.hashes[self.offsets[i] : self.offsets[i + 1]]
 
     def sizes(self) -> np.ndarray:
         return np.diff(self.offsets)
@@ -220,7 +220,7 @@ def bucket_pairs(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
     twos = starts[sizes == 2]
     out = [np.stack([i[twos], i[twos + 1]], axis=1)]
     for start, size in zip(starts[sizes > 2], sizes[sizes > 2]):
-        members = i[start:start + size]
+        members = i[start : start + size]
         if size <= _ALL_PAIRS_MAX:
             a, b = np.triu_indices(size, 1)
         else:

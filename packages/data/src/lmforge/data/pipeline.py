@@ -58,6 +58,19 @@ def _clean_temp_files(folder: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
+def _check_same_run(out: Path, config: dict[str, Any]) -> None:
+    """Refuse to resume into a folder written with different steps: its markers would be stale.
+    The executor may differ (local and ray give the same output)."""
+    fingerprint = json.dumps({k: v for k, v in config.items() if k != "executor"}, sort_keys=True)
+    path = out / "pipeline.fingerprint.json"
+    if path.is_file() and path.read_text() != fingerprint:
+        raise LmforgeError(
+            f"{out} holds a run with a different pipeline config: use a new output_dir "
+            "(or delete the folder) instead of resuming"
+        )
+    atomic_write(path, fingerprint)
+
+
 def _warm_up(config: dict[str, Any]) -> None:
     """Build the steps in the parent once: bad options fail here, and classifier models are trained
     or loaded before workers fork (they then share the loaded model)."""
@@ -78,8 +91,9 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Any]:
         raise ConfigError("output_dir is required")
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out)
     config = config_to_dict(cfg)
+    _check_same_run(out, config)
+    save_config(cfg, out)
     files = _input_files(cfg)
     names = [_shard_name(i, p) for i, p in enumerate(files)]
     executor = get_part("executor", cfg.executor.name)(**cfg.executor.options)
