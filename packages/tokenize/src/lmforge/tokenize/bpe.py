@@ -86,7 +86,7 @@ class BPETokenizer(Tokenizer):
 
     def decode_bytes(self, ids: list[int]) -> bytes:
         try:
-            if ids and min(ids) < 0:
+            if len(ids) and min(ids) < 0:
                 raise IndexError
             return b"".join(map(self._id_to_bytes.__getitem__, ids))
         except (IndexError, TypeError):

@@ -37,7 +37,7 @@ class ByteTokenizer(Tokenizer):
     def decode(self, ids: list[int]) -> str:
         """Invalid UTF-8 becomes U+FFFD; an id outside the vocabulary is a TokenizerError."""
         try:
-            if ids and min(ids) < 0:
+            if len(ids) and min(ids) < 0:
                 raise IndexError
             return b"".join(map(self._bytes.__getitem__, ids)).decode("utf-8", errors="replace")
         except (IndexError, TypeError):

@@ -12,6 +12,12 @@ class _LazyClass(type):
     def __call__(cls, *args, **kwargs):
         return cls._real()(*args, **kwargs)
 
+    def __instancecheck__(cls, instance) -> bool:
+        return isinstance(instance, cls._real())
+
+    def __subclasscheck__(cls, subclass) -> bool:
+        return issubclass(subclass, cls._real())
+
     def __getattr__(cls, name):  # classmethods such as load / from_files / train
         if name.startswith("__"):
             raise AttributeError(name)

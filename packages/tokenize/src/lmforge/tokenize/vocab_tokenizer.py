@@ -60,7 +60,7 @@ class VocabTokenizer(Tokenizer):
 
     def decode(self, ids: list[int]) -> str:
         try:
-            if ids and min(ids) < 0:
+            if len(ids) and min(ids) < 0:
                 raise IndexError
             return "".join(map(self._strings.__getitem__, ids))
         except (IndexError, TypeError):
