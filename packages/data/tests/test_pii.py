@@ -48,3 +48,8 @@ def test_no_double_counting_of_masks():
     assert mask_emails(once_i) == (once_i, 0)
     assert mask_phone_numbers(once_i) == (once_i, 0)
     assert mask_ips(once_i) == (once_i, 0)
+
+
+def test_adjacent_numbers_are_all_masked_in_one_pass():
+    masked, n = mask_phone_numbers("2831823829+12831823829")
+    assert n == 2 and "2" not in masked

@@ -33,21 +33,34 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = re.compile(rf"(?<![\d.])(?<!\d\.){_OCTET}(?:\.{_OCTET}){{3}}(?!\d)(?!\.\d)")
 
 
+def _mask(patterns: tuple[re.Pattern, ...], mask: str, text: str) -> tuple[str, int]:
+    # Repeat until nothing matches: a mask can free a neighbour that the lookbehind blocked
+    # ("2831823829+12831823829"), and masking must be idempotent.
+    total = 0
+    for _ in range(8):
+        found = 0
+        for pattern in patterns:
+            text, n = pattern.subn(mask, text)
+            found += n
+        total += found
+        if not found:
+            break
+    return text, total
+
+
 def mask_emails(text: str) -> tuple[str, int]:
     """Replace every e-mail address with ``|||EMAIL_ADDRESS|||``."""
-    return _EMAIL.subn(EMAIL_MASK, text)
+    return _mask((_EMAIL,), EMAIL_MASK, text)
 
 
 def mask_phone_numbers(text: str) -> tuple[str, int]:
     """Replace US phone numbers (``2831823829``, ``(283)-182-3829``, ``283-182-3829``, ...)."""
-    text, n1 = _PHONE_PAREN_START.subn(PHONE_MASK, text)
-    text, n2 = _PHONE.subn(PHONE_MASK, text)
-    return text, n1 + n2
+    return _mask((_PHONE_PAREN_START, _PHONE), PHONE_MASK, text)
 
 
 def mask_ips(text: str) -> tuple[str, int]:
     """Replace IPv4 addresses (each of the four numbers at most 255)."""
-    return _IPV4.subn(IP_MASK, text)
+    return _mask((_IPV4,), IP_MASK, text)
 
 
 def mask_pii(text: str) -> tuple[str, dict[str, int]]:
