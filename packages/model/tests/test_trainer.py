@@ -152,3 +152,16 @@ def test_resume_refuses_a_different_model(tmp_path):
     run = train(tiny_config(tmp_path, "train.max_steps=10"))
     with pytest.raises(CheckpointError, match="different model config.*d_model"):
         train(tiny_config(tmp_path, "train.max_steps=20", "model.d_model=64"), resume=run)
+
+
+def test_bfloat16_autocast_trains_on_cpu(tmp_path):
+    run = train(tiny_config(tmp_path, "dtype=bfloat16", "train.max_steps=4", "train.eval_every=4"))
+    records = read_metrics(run)
+    assert all(r["train_loss"] == r["train_loss"] for r in records if "train_loss" in r)  # no NaN
+    assert any("val_loss" in r for r in records)
+
+
+def test_single_backend_refuses_a_multi_process_launch(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="2 processes were launched.*known: .*single"):
+        train(tiny_config(tmp_path))

@@ -199,8 +199,9 @@ def _train(cfg: TrainConfig, backend, resume) -> Path:
         return out
 
     def checkpoint(step: int) -> Path:
+        weights = _state_dict(backend, model)  # every rank calls it: gathering shards is a collective
         return save_run_checkpoint(
-            run_dir, step, model_state=_state_dict(backend, model) if backend.is_main else None,
+            run_dir, step, model_state=weights if backend.is_main else None,
             optimizer_state=optimizer.state_dict(), rng_state=capture_rng(data_rng),
             trainer_state={"step": step, "tokens": tokens, "time_s": logger.elapsed() if logger else 0.0,
                            "world_size": backend.world_size, "model": setup.model_config_dict(cfg)},
