@@ -4,16 +4,22 @@ Corpus: the Python standard library's own sources (always present, PSF licence),
 (vocabulary 256, so embeddings stay a small part of these tiny models), written once to a token file
 in the lmforge format (flat uint16 + JSON sidecar).
 
-Sweep: 4 budgets (1e10, 3e10, 1e11, 3e11 FLOPs) x 5 model sizes spanning 16x in N around
-sqrt(C / 30), each trained by ``lmforge.model.train`` for exactly its budget (exact per-token FLOPs
-from model accounting), context 64, batch 16, lr 3e-3, cosine schedule with 5% warm-up. About
-2.2e12 FLOPs in all. Why so small: the issue suggested 1e13-1e15, but on this shared 2-core machine
-(load average ~15) a niced worker gets ~0.4 GFLOP/s, so 2.2e12 already takes ~50 minutes with two
-workers. The same command scales up unchanged (edit BUDGETS; ``--device cuda`` on a GPU).
+Sweep: 4 budgets (1e10, 3e10, 1e11, 3e11 FLOPs) x 5 model sizes spanning 16x in N, each trained by
+``lmforge.model.train`` for exactly its budget (exact per-token FLOPs from model accounting),
+context 64, cosine schedule with 5% warm-up. About 2.2e12 FLOPs per pass. Why so small: the issue
+suggested 1e13-1e15, but on this shared 2-core machine (load average ~15) a niced worker gets
+~0.4-1 GFLOP/s, so 2.2e12 already takes ~20-40 minutes with two workers. The same command scales
+up unchanged (``--budgets``; ``--device cuda`` on a GPU).
 
-The first pass put every budget's lowest loss at or near the smallest size tried, so the plan also
-has, per budget, two smaller models (1/2 and 1/4 of that smallest N; the tiniest shapes round to
-the smallest model that exists, d_model 8 with one layer): the parabolas must bracket the optimum.
+Two passes were run (both are reproducible; the ledger keeps them apart by their --out):
+
+- pass 1: ``--batch-size 16 --lr 3e-3 --tokens-per-param 5 --aspect 64 --tolerance 0.03 --extend
+  --out .bench/scaling/cpu_sweep``. Every budget's best loss came at or near the smallest model: with
+  16 x 64 tokens a step, the larger models got only 20-100 optimizer steps (a step-limited regime),
+  and the tight tolerance forced odd deep-and-narrow shapes. ``--extend`` added two smaller sizes per
+  budget; even the smallest model that exists (d_model 8, one layer) was still best at 1e10.
+- pass 2 (the defaults): batch 4 (4x the steps for the same FLOPs), lr 5e-3, sizes centred on
+  N = sqrt(C / (6 * 40)), aspect 16 with a loose shape tolerance so the shapes form a smooth family.
 
 Every run goes through the SQLite budget ledger, so several workers can share the plan:
 
@@ -36,9 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-OUT = Path(".bench/scaling/cpu_sweep")
-BUDGETS = (1e10, 3e10, 1e11, 3e11)
-TOTAL_FLOPS = 4e12  # the ledger's budget: the plan needs ~3.1e12
+OUT = Path(".bench/scaling/cpu_sweep_b4")
+TOTAL_FLOPS = 4e12  # each pass's ledger budget: pass 1 needed ~3.1e12 with its extension
 
 
 def build_corpus(path: Path) -> Path:
@@ -66,6 +71,13 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--collect", action="store_true", help="write runs.csv from the ledger and exit")
+    ap.add_argument("--budgets", default="1e10,3e10,1e11,3e11")
+    ap.add_argument("--batch-size", type=int, default=4)
+    ap.add_argument("--lr", type=float, default=5e-3)
+    ap.add_argument("--tokens-per-param", type=float, default=40.0)
+    ap.add_argument("--aspect", type=float, default=16.0)
+    ap.add_argument("--tolerance", type=float, default=0.3)
+    ap.add_argument("--extend", action="store_true", help="two smaller sizes per budget (pass 1)")
     args = ap.parse_args()
 
     import torch
@@ -84,12 +96,15 @@ def main() -> None:
     if ledger.total < TOTAL_FLOPS:  # a ledger from the first pass, before the downward extension
         ledger.set_total(TOTAL_FLOPS)
     lab = Lab(backend, ledger)
-    common = dict(vocab_size=256, context_length=64, batch_size=16, lr=3e-3)
-    plan = plan_sweep(BUDGETS, sizes=5, span=16.0, tokens_per_param=5.0, **common)
-    for c in BUDGETS:  # the downward extension (see the module doc)
-        smallest = math.sqrt(c / (6 * 5.0)) / 4.0
-        extra = plan_sweep([c], sizes=[smallest / 4, smallest / 2], **common)
-        plan += [e for e in extra if e not in plan]
+    budgets = [float(b) for b in args.budgets.split(",")]
+    common = dict(vocab_size=256, context_length=64, batch_size=args.batch_size, lr=args.lr,
+                  aspect=args.aspect, tolerance=args.tolerance)
+    plan = plan_sweep(budgets, sizes=5, span=16.0, tokens_per_param=args.tokens_per_param, **common)
+    if args.extend:  # pass 1's downward extension (see the module doc)
+        for c in budgets:
+            smallest = math.sqrt(c / (6 * args.tokens_per_param)) / 4.0
+            extra = plan_sweep([c], sizes=[smallest / 4, smallest / 2], **common)
+            plan += [e for e in extra if e not in plan]
     if args.collect:
         rows = lab.results()
         table_from_records(rows, "sweep").drop("experiment", strict=False).write_csv(args.out / "runs.csv")

@@ -60,9 +60,16 @@ def with_fit_options(fn):
     return fn
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"lmforge: warning: {message}", err=True)
+
+
 @click.group("scaling")
 def scaling_group() -> None:
     """Scaling laws: fit past runs, predict loss, choose compute-optimal models, run budgeted sweeps."""
+    import warnings
+
+    warnings.showwarning = _show_warning  # a flagged budget is one line, not a source listing
 
 
 @scaling_group.command("fit")

@@ -57,8 +57,12 @@ def fit_budget(runs: pl.DataFrame, budget: float, optimum: str = "parabola") -> 
             return BudgetFit(budget, runs.height, float(a2), math.nan, math.nan, math.nan, (a2, a1, a0),
                              excluded="parabola opens downward (no minimum): sizes miss the optimum")
         xv = -a1 / (2 * a2)
+        if not x.min() - 0.5 <= xv <= x.max() + 0.5:  # half a decade of extrapolation at most
+            return BudgetFit(budget, runs.height, float(a2), math.nan, math.nan, math.nan, (a2, a1, a0),
+                             excluded=f"parabola vertex (N=10^{xv:.2f}) lies far outside the sizes tried "
+                                      f"(10^{x.min():.2f}..10^{x.max():.2f}): extend the sweep")
         n_opt, l_opt = 10**xv, float(a0 - a1 * a1 / (4 * a2))
-        if not x.min() - 0.5 <= xv <= x.max() + 0.5:
+        if not x.min() <= xv <= x.max():
             warnings.warn(f"budget {budget:.3g}: parabola vertex N={n_opt:.3g} lies outside the sizes tried; "
                           "extend the sweep to bracket the optimum", stacklevel=3)
     else:

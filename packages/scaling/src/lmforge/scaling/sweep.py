@@ -26,8 +26,10 @@ from .table import table_from_records
 def plan_sweep(budgets: Iterable[float], sizes: int | Iterable[float] = 5, span: float = 16.0,
                vocab_size: int = 256, context_length: int = 64, batch_size: int = 16, lr: float = 3e-3,
                seed: int = 0, tokens_per_param: float = 20.0, center: Callable[[float], float] | None = None,
-               aspect: float = 64.0, model_extra: dict[str, Any] | None = None) -> list[Experiment]:
-    """The experiments of an IsoFLOPs sweep (no training happens here)."""
+               aspect: float = 64.0, model_extra: dict[str, Any] | None = None,
+               tolerance: float = 0.03) -> list[Experiment]:
+    """The experiments of an IsoFLOPs sweep (no training happens here). N is measured exactly from
+    the shape chosen, so ``tolerance`` (how far a shape may miss its target N) can be loose."""
     out: list[Experiment] = []
     for c in sorted(float(b) for b in budgets):
         if isinstance(sizes, int):
@@ -39,7 +41,9 @@ def plan_sweep(budgets: Iterable[float], sizes: int | Iterable[float] = 5, span:
             targets = np.array(sorted(float(n) for n in sizes))
         seen = set()
         for n in targets:
-            model, _ = search_shape(float(n), vocab_size, context_length, aspect, **(model_extra or {}))
+            # a loose tolerance lets the aspect ratio win: a smoother family of shapes along the sweep
+            model, _ = search_shape(float(n), vocab_size, context_length, aspect, tolerance,
+                                    **(model_extra or {}))
             key = tuple(sorted(model.items()))
             if key in seen:  # tiny targets can round to the same shape
                 continue
