@@ -133,3 +133,16 @@ def test_registry_lists_model_parts():
     assert {"none", "rope"} <= set(part_names("position"))
     with pytest.raises(UnknownPartError):
         get_part("attention", "nope")
+
+
+def test_position_none_ignores_positions_and_rope_uses_them():
+    ids = torch.randint(0, 61, (1, 8))
+    spread = torch.tensor([0, 3, 4, 9, 10, 11, 14, 15])  # non-uniform gaps change relative distances
+    nope, rope = tiny(position="none"), tiny()
+    torch.testing.assert_close(nope(ids, token_positions=spread), nope(ids))
+    assert not torch.allclose(rope(ids, token_positions=spread), rope(ids))
+
+
+def test_norm_none_has_no_parameters():
+    m = tiny(norm="none")
+    assert not any("ln" in name for name, _ in m.named_parameters())
