@@ -107,3 +107,16 @@ def test_save_and_load_round_trip(tmp_path):
             assert a.params.value == pytest.approx(b.params.value)
             assert a.params.high == pytest.approx(b.params.high)
             assert again.table.height == t.height
+
+
+def test_vertex_far_outside_the_sizes_is_excluded():
+    import polars as pl
+
+    t = isoflops_table(LAW, BUDGETS + (1e22,))
+    # make the largest budget's losses fall steadily with N (optimum far beyond the largest size)
+    t = t.with_columns(pl.when(pl.col("budget") == 1e22).then(3.0 - 0.2 * pl.col("params").log10()
+                                                                + 0.001 * pl.col("params").log10() ** 2)
+                       .otherwise(pl.col("loss")).alias("loss"))
+    with pytest.warns(UserWarning, match="lies far outside the sizes tried"):
+        law = IsoFlopsLaw.fit(t)
+    assert [b["budget"] for b in law.summary()["budgets"] if b["excluded"]] == [1e22]

@@ -18,7 +18,7 @@ import polars as pl
 
 from lmforge.core import LmforgeError
 
-from .huber_fit import DELTA, fit_theta, log_predict
+from .huber_fit import BOUNDS, DELTA, fit_theta, log_predict
 from .law import Estimate, Optimum, ScalingLaw, estimate_dict
 from .table import check_losses
 
@@ -95,6 +95,10 @@ class ParametricLaw(ScalingLaw):
         out["G"] = estimate_dict(self._interval(math.exp(point["log_G"]),
                                                 np.exp(boot["log_G"]) if boot else np.empty(0)))
         out["residual_sd"] = float(np.std(self.residuals)) if self.residuals.size else math.nan
+        # a constant pinned to the optimiser's bound is not estimated by the data (e.g. E when the
+        # runs are far from the irreducible loss); say so instead of reporting a tight interval
+        out["at_bound"] = [name for name, v, (lo, hi) in zip(NAMES, self.theta, BOUNDS)
+                           if min(abs(v - lo), abs(v - hi)) < 1e-6]
         return out
 
     # -- predictions -----------------------------------------------------------------------------

@@ -25,6 +25,10 @@ def format_summary(law) -> str:
             lines.append(f"  budget {b['budget']:.3g}  ({b['n_runs']} runs)  {state}")
     for k in keys:
         lines.append(f"  {k:>14} = {_est(s[k])}")
+    if s.get("at_bound"):
+        pinned = ", ".join(s["at_bound"])
+        lines.append(f"  warning: {pinned} sits at the optimiser's bound, not identified by these runs "
+                     "(ignore its interval)")
     lines.append(f"  {'a (N_opt ~ C^a)':>14} = {_est(s['a'])}")
     lines.append(f"  {'b (D_opt ~ C^b)':>14} = {_est(s['b'])}")
     return "\n".join(lines)
