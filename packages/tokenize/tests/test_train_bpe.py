@@ -143,3 +143,13 @@ def test_word_shards_in_worker_processes_give_the_same_merges(corpus_file, monke
     expected = train_bpe(corpus_file, 450, ["<|endoftext|>"], workers=1)
     monkeypatch.setattr(bpe_trainer, "PARALLEL_MIN_WORDS", 0)
     assert train_bpe(corpus_file, 450, ["<|endoftext|>"], workers=3) == expected
+
+
+def test_counting_in_slices_equals_counting_the_whole(corpus_file):
+    from lmforge.tokenize.patterns import PreTokenizer
+
+    text = corpus_file.read_text(encoding="utf-8").replace("<|endoftext|>", "\n")
+    slices = list(pc._slices(text, size=500))
+    assert len(slices) > 10 and "".join(slices) == text
+    pre = PreTokenizer("gpt2")
+    assert sum((Counter(pre.findall(s)) for s in slices), Counter()) == Counter(pre.findall(text))

@@ -26,7 +26,10 @@ PARALLEL_MIN_WORDS = 100_000  # below this, talking to worker processes costs mo
 def learn_merges(word_counts: dict[bytes, int], n_merges: int, first_id: int = 256,
                  progress: Callable[[int], None] | None = None,
                  workers: int = 1) -> list[tuple[int, int, int]]:
-    """-> [(left id, right id, new id)]; bytes are ids 0..255, new ids count up from ``first_id``."""
+    """-> [(left id, right id, new id)]; bytes are ids 0..255, new ids count up from ``first_id``.
+
+    ``word_counts`` is consumed (emptied) to keep peak memory down.
+    """
     if workers > 1 and len(word_counts) >= PARALLEL_MIN_WORDS:
         from .bpe_parallel import ShardPool
 

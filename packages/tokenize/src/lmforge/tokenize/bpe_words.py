@@ -82,10 +82,14 @@ class WordShard:
 
 
 def split_words(word_counts: dict[bytes, int], shards: int) -> list[tuple[list[list[int]], list[int]]]:
-    """Deal the words (of two bytes or more: others hold no pair) into ``shards`` parts of similar size."""
+    """Deal the words (of two bytes or more: others hold no pair) into ``shards`` parts of similar size.
+
+    Consumes ``word_counts`` (each entry is freed as its word list is made).
+    """
     parts: list[tuple[list[list[int]], list[int]]] = [([], []) for _ in range(shards)]
     k = 0
-    for word, c in word_counts.items():
+    while word_counts:
+        word, c = word_counts.popitem()
         if len(word) > 1:
             words, counts = parts[k % shards]
             words.append(list(word))

@@ -16,11 +16,11 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from .cuts import first_safe_cut_bytes
+from .cuts import first_safe_cut_bytes, last_safe_cut
 from .patterns import compile_pattern, special_splitter
 
 MIN_CHUNK = 1 << 20
-MAX_CHUNK = 32 << 20
+MAX_CHUNK = 16 << 20
 WINDOW = 1 << 20
 PARALLEL_ABOVE = 4 << 20  # below this a process pool costs more than it saves
 
@@ -58,8 +58,21 @@ def _count_text(text: str, pattern: str, specials: list[str]) -> Counter:
     parts = splitter.split(text) if splitter else [text]
     for i, part in enumerate(parts):
         if i % 2 == 0 and part:  # odd parts are the special tokens themselves: never merged
-            counts.update(regex.findall(part))
+            for piece in _slices(part):
+                counts.update(regex.findall(piece))
     return counts
+
+
+def _slices(text: str, size: int = 1 << 20):
+    """Safe slices of about ``size`` characters: findall's list of pieces stays small."""
+    start = 0
+    while len(text) - start > size:
+        cut = last_safe_cut(text[start:start + size], [])
+        if cut == 0:
+            break
+        yield text[start:start + cut]
+        start += cut
+    yield text[start:] if start else text
 
 
 _JOB: dict = {}

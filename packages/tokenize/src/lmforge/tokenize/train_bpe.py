@@ -47,10 +47,9 @@ def train_bpe(input_path: str | Path | list[str | Path], vocab_size: int,
         bar.update(1)
     bar.close()
     word_counts: dict[bytes, int] = {}
-    for text, c in counts.items():
-        raw = text.encode("utf-8")
-        word_counts[raw] = word_counts.get(raw, 0) + c
-    del counts
+    while counts:  # popitem frees each string as its bytes twin is made (UTF-8 is one-to-one)
+        text, c = counts.popitem()
+        word_counts[text.encode("utf-8")] = c
 
     n_merges = vocab_size - minimum
     bar = _bar(progress, n_merges, "merging", "merge")
