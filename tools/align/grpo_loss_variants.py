@@ -40,6 +40,7 @@ def main() -> None:
     ap.add_argument("--max-operand", type=int, default=29)
     ap.add_argument("--eval-every", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tag", default="", help="suffix for the run names (e.g. a second setting)")
     ap.add_argument("--root", default=".bench/align/loss_variants")
     ap.add_argument("--out", default=".bench/align/loss_variants.json")
     args = ap.parse_args()
@@ -71,7 +72,7 @@ def main() -> None:
             epochs_per_batch=args.epochs_per_batch,
             run=RunConfig(
                 out=args.root,
-                name=f"grpo-{loss}",
+                name=f"grpo-{loss}{args.tag}",
                 seed=args.seed,
                 eval_every=args.eval_every,
                 checkpoint_every=args.grpo_steps,
@@ -89,10 +90,13 @@ def main() -> None:
             "accuracy_curve": evals,
             "reward_curve": rewards,
         }
-        late = [r for _, r in rewards[-5:]]
+        early, late = [r for _, r in rewards[:10]], [r for _, r in rewards[-10:]]
+        results[loss].update(
+            train_reward_first10=sum(early) / len(early), train_reward_last10=sum(late) / len(late)
+        )
         print(
-            f"{loss:24} accuracy {evals[0][1]:.3f} -> {evals[-1][1]:.3f}   "
-            f"train reward {rewards[0][1]:.3f} -> {sum(late) / len(late):.3f} (mean of last 5 steps)"
+            f"{loss:24} accuracy {evals[0][1]:.3f} -> {evals[-1][1]:.3f}   train reward "
+            f"{sum(early) / len(early):.3f} -> {sum(late) / len(late):.3f} (mean of first / last 10 steps)"
         )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(

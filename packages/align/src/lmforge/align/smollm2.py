@@ -8,11 +8,16 @@ attention, tied embeddings). The package's own module imports ``llm``, so it is 
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 from lmforge.core import LmforgeError
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# dequantizing the GGUF takes minutes on a busy CPU; the float32 HF folder it gives is cached here
+CACHE_DIR = Path(
+    os.environ.get("LMFORGE_SMOLLM2_CACHE", Path.home() / ".cache" / "lmforge" / "smollm2-135m-instruct")
+)
 
 
 def smollm2_dir() -> Path | None:
@@ -34,17 +39,23 @@ def missing_smollm2_requirements() -> str | None:
     return None
 
 
-def load_smollm2_hf():
-    """(HF LlamaForCausalLM in float32, its tokenizer)."""
+def load_smollm2_hf(cache_dir: Path | None = CACHE_DIR):
+    """(HF LlamaForCausalLM in float32, its tokenizer), from the cache when an earlier load filled it."""
     reason = missing_smollm2_requirements()
     if reason:
         raise LmforgeError(f"SmolLM2 unavailable: {reason}")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if cache_dir is not None and (cache_dir / "config.json").is_file():
+        tokenizer = AutoTokenizer.from_pretrained(cache_dir)
+        return AutoModelForCausalLM.from_pretrained(cache_dir, dtype=torch.float32).eval(), tokenizer
     folder = smollm2_dir()
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=GGUF_FILE)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF_FILE, dtype=torch.float32)
+    if cache_dir is not None:
+        model.save_pretrained(cache_dir)
+        tokenizer.save_pretrained(cache_dir)
     return model.eval(), tokenizer
 
 

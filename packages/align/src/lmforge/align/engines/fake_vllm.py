@@ -65,6 +65,8 @@ class FakeLLM:
 
         if not 0 < gpu_memory_utilization <= 1:
             raise ValueError("gpu_memory_utilization must be in (0, 1]")
+        if logprobs_mode not in ("raw_logprobs", "raw_logits", "processed_logprobs", "processed_logits"):
+            raise ValueError(f"unknown logprobs_mode {logprobs_mode!r}")
         self.model = AutoModelForCausalLM.from_pretrained(model, torch_dtype=torch.float32).eval()
         self.enable_sleep_mode = enable_sleep_mode
         self.logprobs_mode = logprobs_mode
