@@ -98,8 +98,13 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Any]:
     names = [_shard_name(i, p) for i, p in enumerate(files)]
     executor = get_part("executor", cfg.executor.name)(**cfg.executor.options)
     dedupers = [get_part("deduper", d.name)(**d.options) for d in cfg.dedup]
+    from .readers import READERS
     from .writers import WRITERS
 
+    if cfg.input.format not in ("auto", *READERS):
+        raise ConfigError(
+            f"input.format must be auto or one of {', '.join(READERS)}, got {cfg.input.format!r}"
+        )
     if cfg.output.format not in WRITERS:
         raise ConfigError(f"output.format must be one of {', '.join(WRITERS)}, got {cfg.output.format!r}")
     _warm_up(config)
@@ -132,7 +137,7 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Any]:
     final = out / "final"
     final.mkdir(exist_ok=True)
     _clean_temp_files(final)
-    _write_final(current, final, cfg.output.format)
+    executor.map(_write_final, [(s, final, cfg.output.format) for s in current], desc="write output")
     stats = {
         "shards": len(files),
         "inputs": [str(p) for p in files],
@@ -184,16 +189,16 @@ def _merge_scores(shard_stats: list[dict[str, Any]]) -> dict[str, list[int]]:
     return out
 
 
-def _write_final(shards: list[Path], final: Path, fmt: str) -> None:
+def _write_final(job: tuple[Path, Path, str]) -> None:
+    """Convert one kept shard to the output format (skipped when its marker exists)."""
     from .readers import read_jsonl
     from .writers import WRITERS
 
+    shard, final, fmt = job
     writer, suffix = WRITERS[fmt]
-    for shard in shards:
-        base = shard.name.removesuffix(".jsonl.gz")
-        marker = final / f"{base}.done"
-        if marker.is_file():
-            continue
+    base = shard.name.removesuffix(".jsonl.gz")
+    marker = final / f"{base}.done"
+    if not marker.is_file():
         writer(read_jsonl(shard), final / f"{base}{suffix}")
         atomic_write(marker, "")
 
