@@ -42,27 +42,30 @@ def _count_shard_lines(shard: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def _rewrite_exact(job: tuple[Path, Path, Path]) -> dict[str, int]:
     shard, out_path, dup_path = job
-    dup = np.load(dup_path)
-    kept_docs, dropped = [], 0
+    dup = np.load(dup_path)  # sorted (np.unique output): membership by binary search
+    counts = {"kept": 0, "exact_line_duplicate": 0}
 
     def docs():
-        nonlocal dropped
         for doc in read_jsonl(shard):
             lines = doc.text.splitlines(keepends=True)
             keys = np.fromiter(
                 (_key(x) if x.strip() else 0 for x in lines), dtype=np.uint64, count=len(lines)
             )
-            is_dup = np.isin(keys, dup) & (keys != 0)
+            if len(dup):
+                at = np.minimum(np.searchsorted(dup, keys), len(dup) - 1)
+                is_dup = (dup[at] == keys) & (keys != 0)
+            else:
+                is_dup = np.zeros(len(lines), dtype=bool)
             text = "".join(x for x, d in zip(lines, is_dup) if not d)
             if not text.strip():
-                dropped += 1
+                counts["exact_line_duplicate"] += 1
                 continue
             doc.text = text
-            kept_docs.append(1)
+            counts["kept"] += 1
             yield doc
 
     write_jsonl(docs(), out_path)
-    return {"kept": len(kept_docs), "exact_line_duplicate": dropped}
+    return counts
 
 
 def exact_line_dedup_shards(
