@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from lmforge.core import get_part
 from lmforge.tokenize import (
+    BPETokenizer,
     export_hf_tokenizer_json,
     load_tokenizer,
     read_gpt2_files,
@@ -49,7 +50,18 @@ def test_same_ids_on_arbitrary_unicode(trio, text):
     assert tik.encode(text) == expected and hf.encode(text) == expected
 
 
+def test_tiktoken_native_specials_when_no_special_is_a_prefix_of_another(small_bpe):
+    specials = ["<|endoftext|>", "<|pad|>"]
+    tik = get_part("tokenizer", "bpe-tiktoken")(small_bpe.vocab, small_bpe.merges, specials)
+    assert tik._native_specials == {"<|endoftext|>", "<|pad|>"}
+    text = "a<|pad|><|endoftext|> b<|endoftext|>"
+    ref = BPETokenizer(small_bpe.vocab, small_bpe.merges, ["<|endoftext|>", "<|pad|>"])
+    assert tik.encode(text) == ref.encode(text)
+    assert tik.encode_batch([text, "x"]) == [ref.encode(text), ref.encode("x")]
+
+
 def test_doubled_special_is_one_token_in_every_backend(trio):
+    assert trio[1]._native_specials is None  # one special is a prefix of the other
     for tok in trio:
         assert tok.encode("<|endoftext|><|endoftext|>") == [tok.token_to_id(SPECIALS[1])]
 

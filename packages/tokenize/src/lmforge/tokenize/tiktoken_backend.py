@@ -29,6 +29,11 @@ class TiktokenBPETokenizer(BPETokenizer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.encoding = to_tiktoken_encoding(self)
+        specials = list(self._special_ids)
+        # tiktoken matches specials leftmost-first; that equals our longest-match rule unless one special
+        # is a prefix of another. Then (only then) we split the specials ourselves.
+        self._native_specials = set(specials) if not any(
+            s != t and t.startswith(s) for s in specials for t in specials) else None
 
     def encode_ordinary(self, text: str) -> list[int]:
         return self.encoding.encode_ordinary(text)
@@ -37,6 +42,8 @@ class TiktokenBPETokenizer(BPETokenizer):
         # Specials are split here, longest first; tiktoken's own special matching is leftmost-first.
         if self._special_re is None:
             return self.encoding.encode_ordinary(text)
+        if self._native_specials is not None:
+            return self.encoding.encode(text, allowed_special=self._native_specials, disallowed_special=())
         parts = self._special_re.split(text)
         if len(parts) == 1:
             return self.encoding.encode_ordinary(text)
@@ -51,4 +58,7 @@ class TiktokenBPETokenizer(BPETokenizer):
     def encode_batch(self, texts: list[str], num_threads: int = 8) -> list[list[int]]:
         if self._special_re is None:
             return self.encoding.encode_ordinary_batch(texts, num_threads=num_threads)
+        if self._native_specials is not None:
+            return self.encoding.encode_batch(texts, num_threads=num_threads,
+                                              allowed_special=self._native_specials, disallowed_special=())
         return [self.encode(t) for t in texts]
