@@ -1,9 +1,12 @@
 """``lmforge train`` from the command line: a run directory on success, one line on a bad config."""
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from lmforge.core import read_metrics
@@ -44,3 +47,22 @@ def test_bad_config_prints_one_line(tmp_path):
     assert proc.returncode == 1
     lines = [line for line in proc.stderr.splitlines() if not line.startswith("lmforge: warning")]
     assert len(lines) == 1 and "unknown norm 'batchnorm'" in lines[0] and "rmsnorm" in lines[0], proc.stderr
+
+
+@pytest.mark.distributed
+@pytest.mark.slow
+def test_nproc_relaunches_through_torch_distributed(tmp_path):
+    from lmforge.core import part_names
+
+    if "ddp_naive" not in part_names("parallel_backend"):
+        pytest.skip("needs a multi-process backend (lmforge-systems' ddp_naive)")
+    tokens = write_tokens(tmp_path / "t.bin")
+    run = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "lmforge.core", "train", "--nproc", "2",
+                           *_sets([*TINY, f"data.train_path={tokens}", "train.max_steps=4",
+                                   "train.checkpoint_every=4", "parallel=ddp_naive", f"run_dir={run}"])],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (run / "checkpoints" / "step_0000004" / "optimizer.rank1.pt").is_file()
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"
