@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lmforge.core import atomic_write
+
 OUT = Path(".bench/scaling/cpu_sweep_b4")
 TOTAL_FLOPS = 4e12  # each pass's ledger budget: pass 1 needed ~3.1e12 with its extension
 
@@ -55,11 +57,11 @@ def build_corpus(path: Path) -> Path:
                    if not any(part in ("test", "tests", "idle_test", "site-packages") for part in p.parts))
     data = b"\n".join(p.read_bytes() for p in files)
     tokens = np.frombuffer(data, dtype=np.uint8).astype(np.uint16)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tokens.tofile(path)
     meta = {"dtype": "uint16", "count": int(tokens.size), "vocab_size": 256, "eot_id": None,
             "source": f"{len(files)} stdlib .py files from {stdlib}, raw bytes"}
-    Path(str(path) + ".json").write_text(json.dumps(meta))
+    # atomic, data before sidecar: workers started together never read a half-written file
+    atomic_write(path, tokens.tobytes())
+    atomic_write(str(path) + ".json", json.dumps(meta))
     return path
 
 
