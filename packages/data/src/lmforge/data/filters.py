@@ -10,19 +10,28 @@ from .documents import Document
 
 
 class LanguageFilter:
-    """Keep documents whose identified language is in ``languages`` with score >= ``min_score``."""
+    """Keep documents whose identified language is in ``languages`` with score >= ``min_score``.
+
+    The identifier reads the first ``max_chars`` characters: a page's language is settled long before
+    its end, and fastText's cost grows with the length of its one input line.
+    """
 
     def __init__(
-        self, languages: list[str] | None = None, min_score: float = 0.65, identifier: str = "fasttext_lid176"
+        self,
+        languages: list[str] | None = None,
+        min_score: float = 0.65,
+        identifier: str = "fasttext_lid176",
+        max_chars: int = 10_000,
     ) -> None:
         from lmforge.core import get_part
 
+        self.max_chars = max_chars
         self.languages = set(languages or ["en"])
         self.min_score = min_score
         self.identify = get_part("language_identifier", identifier)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        code, score = self.identify(doc.text)
+        code, score = self.identify(doc.text[: self.max_chars])
         doc.metadata["language"], doc.metadata["language_score"] = code, round(score, 4)
         if code not in self.languages:
             return False, "language_other"
