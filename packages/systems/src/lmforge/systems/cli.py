@@ -60,7 +60,9 @@ def bench_command(size, context, mode, dtype, compile_, attention, norm, checkpo
         click.echo(format_table(mem, ["phase", "peak_MiB", "rise_MiB"]))
         click.echo("accounting (MiB): " + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in est.items()))
         if r["device"] == "cpu":
-            click.echo("(CPU peaks are the process's resident set, interpreter and libraries included)")
+            click.echo("(CPU: live tensor bytes incl. weights/grads/optimizer state; process peak RSS: "
+                       + ", ".join(f"{k} {(v or 0) / 2**20:.0f} MiB"
+                                   for k, v in r["process_rss_peak_bytes"].items()) + ")")
     if r.get("dtype_report"):
         by_dtype: dict = {}
         for x in r["dtype_report"]:

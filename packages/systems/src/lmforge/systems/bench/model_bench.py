@@ -16,6 +16,7 @@ import torch
 from .annotate import DtypeReport, add_module_ranges, named_range
 from .memory import CudaMemorySnapshot, available_bytes, current_bytes, peak_bytes, reset_peak
 from .presets import BATCH, model_config
+from .tensor_memory import LiveTensorBytes
 from .timing import summarize, synchronize, time_calls
 
 MODES = ("fwd", "fwdbwd", "step")
@@ -89,23 +90,51 @@ class Runner:
             self.model.zero_grad(set_to_none=True)
 
     def phase_memory(self) -> dict:
-        """Peak bytes during each phase of one training step, and the rise over the phase's start."""
-        out, rise = {}, {}
+        """Peak bytes during each phase of one training step, and the rise over the phase's start.
+
+        CUDA: allocator peaks (everything allocated). CPU: tensor bytes live at the phase's peak,
+        counting weights, gradients and optimizer state at their actual size plus what the phase
+        allocates (tracked by a dispatch mode), and separately the process's peak resident set."""
+        out, rise, rss = {}, {}, {}
         loss = None
 
         def forward():
             nonlocal loss
             loss = self.forward()
 
-        for name, fn in (("forward", forward), ("backward", lambda: self.backward(loss)),
-                         ("optimizer_step", self.step)):
-            reset_peak(self.device)
-            start = current_bytes(self.device)
-            fn()
-            synchronize(self.device)
-            out[name] = peak_bytes(self.device)
-            rise[name] = None if out[name] is None or start is None else out[name] - start
-        return {"peak": out, "rise": rise}
+        phases = (("forward", forward), ("backward", lambda: self.backward(loss)),
+                  ("optimizer_step", self.step))
+        if self.device.type == "cuda":
+            for name, fn in phases:
+                reset_peak(self.device)
+                start = current_bytes(self.device)
+                fn()
+                synchronize(self.device)
+                out[name] = peak_bytes(self.device)
+                rise[name] = out[name] - start
+            return {"peak": out, "rise": rise}
+        with LiveTensorBytes() as tracker:
+            for name, fn in phases:
+                resident = self.resident_bytes()
+                tracker.reset_peak()
+                start = tracker.live
+                reset_peak(self.device)
+                fn()
+                out[name] = resident + tracker.peak
+                rise[name] = tracker.peak - start
+                rss[name] = peak_bytes(self.device)
+        return {"peak": out, "rise": rise, "process_rss_peak": rss}
+
+    def resident_bytes(self) -> int:
+        """Weights, gradients and optimizer state that exist outside the tracked phase."""
+        total = 0
+        for p in self.model.parameters():
+            total += p.numel() * p.element_size()
+            if p.grad is not None:
+                total += p.grad.numel() * p.grad.element_size()
+        for state in self.optimizer.state.values():
+            total += sum(t.numel() * t.element_size() for t in state.values() if torch.is_tensor(t))
+        return total
 
 
 def run_model_bench(size: str = "small", context: int = 128, mode: str = "fwdbwd", dtype: str = "fp32",
@@ -139,6 +168,8 @@ def run_model_bench(size: str = "small", context: int = 128, mode: str = "fwdbwd
         snapshot = CudaMemorySnapshot(dev) if out_dir else None
         phases = runner.phase_memory()
         result["peak_bytes"], result["phase_rise_bytes"] = phases["peak"], phases["rise"]
+        if "process_rss_peak" in phases:
+            result["process_rss_peak_bytes"] = phases["process_rss_peak"]
         if snapshot is not None and snapshot.enabled:
             out_dir.mkdir(parents=True, exist_ok=True)
             result["memory_snapshot"] = str(snapshot.dump(out_dir / "memory_snapshot.pickle"))
