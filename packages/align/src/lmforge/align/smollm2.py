@@ -54,9 +54,28 @@ def load_smollm2_hf(cache_dir: Path | None = CACHE_DIR):
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=GGUF_FILE)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF_FILE, dtype=torch.float32)
     if cache_dir is not None:
-        model.save_pretrained(cache_dir)
-        tokenizer.save_pretrained(cache_dir)
+        write_cache(model, tokenizer, cache_dir)
     return model.eval(), tokenizer
+
+
+def write_cache(model, tokenizer, cache_dir: Path) -> None:
+    """The dequantized weights as a plain float32 HF folder (save_pretrained refuses GGUF-loaded models)."""
+    import json
+
+    from safetensors.torch import save_file
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    config = model.config.to_dict()
+    config.pop("quantization_config", None)
+    tied = bool(config.get("tie_word_embeddings"))
+    weights = {
+        k: v.detach().contiguous()
+        for k, v in model.state_dict().items()
+        if not (tied and k == "lm_head.weight")
+    }
+    save_file(weights, str(cache_dir / "model.safetensors"), metadata={"format": "pt"})
+    tokenizer.save_pretrained(cache_dir)
+    (cache_dir / "config.json").write_text(json.dumps(config, indent=2))  # last: marks the cache complete
 
 
 def load_smollm2_policy(device: str = "cpu"):

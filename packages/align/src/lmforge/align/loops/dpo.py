@@ -31,7 +31,7 @@ def preference_metrics(policy: Policy, reference, pairs: list[dict], beta: float
         for p in pairs
     ]
     return {
-        "eval_pref_accuracy": sum(m > 0 for m in margins) / len(margins),
+        "eval_pref_accuracy": sum(1.0 if m > 0 else 0.5 if m == 0 else 0.0 for m in margins) / len(margins),
         "eval_reward_margin": sum(margins) / len(margins),
     }
 
