@@ -79,5 +79,5 @@ def test_classifier_filter_drops_with_reason(quality_report):
     f = get_part("doc_filter", "classifier")(classifier="quality", drop_label="cc", min_score=0.5)
     spam = Document(text=EVAL_QUALITY[-1][0], id="s")
     assert f.filter(spam) == (False, "quality_cc")
-    assert spam.metadata["quality_score"] >= 0.5
+    assert spam.metadata["quality_cc_score"] >= 0.5
     assert f.filter(Document(text=EVAL_QUALITY[0][0], id="w")) is True

@@ -43,7 +43,8 @@ class LanguageFilter:
 class ClassifierFilter:
     """Drop a document when a classifier gives ``drop_label`` with confidence >= ``min_score``.
 
-    The probability of ``drop_label`` is stored as ``metadata["<classifier>_score"]`` for histograms.
+    The probability of ``drop_label`` is stored as ``metadata["<classifier>_<drop_label>_score"]``
+    for the histograms of `lmforge data stats --plot`.
     """
 
     def __init__(self, classifier: str, drop_label: str, min_score: float = 0.5) -> None:
@@ -55,7 +56,7 @@ class ClassifierFilter:
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         label, score = self.classify(doc.text)
         p_drop = score if label == self.drop_label else 1.0 - score
-        doc.metadata[f"{self.name}_score"] = round(p_drop, 4)
+        doc.metadata[f"{self.name}_{self.drop_label}_score"] = round(p_drop, 4)
         if p_drop >= self.min_score:
             return False, f"{self.name}_{self.drop_label}"
         return True
