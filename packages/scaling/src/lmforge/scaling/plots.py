@@ -25,13 +25,20 @@ def _plt():
     return plt
 
 
-def plot_isoflops(iso, path: Path) -> Path:
+def budget_fits(table) -> list:
+    """Every budget's IsoFLOPs parabola, excluded ones included (for drawing)."""
+    from .isoflops import fit_budget
+
+    groups = sorted(table.group_by("budget"), key=lambda g: g[0][0])
+    return [fit_budget(runs, float(b)) for (b,), runs in groups if runs.height >= 3]
+
+
+def plot_isoflops(table, budgets: list, path: Path) -> Path:
     plt = _plt()
-    table = iso.table
     fig, ax = plt.subplots(figsize=(7, 5))
     cmap = plt.get_cmap("viridis")
-    for i, b in enumerate(iso.budgets):
-        color = cmap(i / max(1, len(iso.budgets) - 1))
+    for i, b in enumerate(budgets):
+        color = cmap(i / max(1, len(budgets) - 1))
         runs = table.filter(table["budget"] == b.budget)
         n = runs["params"].to_numpy()
         ax.scatter(n, runs["loss"].to_numpy(), color=color, s=18, zorder=3)
@@ -53,29 +60,32 @@ def plot_isoflops(iso, path: Path) -> Path:
     return path
 
 
-def plot_allocation(iso, path: Path, parametric=None, extrapolate_to: float = 1e24) -> Path:
+def plot_allocation(iso, path: Path, parametric=None, extrapolate_to: float = 1e24, budgets=None) -> Path:
+    """``iso`` may be None (too few usable budgets): then only the parametric allocation is drawn."""
     plt = _plt()
-    used = [b for b in iso.budgets if not b.excluded]
+    used = [b for b in (iso.budgets if iso else budgets or []) if not b.excluded]
     c_data = np.array([6 * b.params_opt * b.tokens_opt for b in used])
-    grid = np.geomspace(c_data.min() / 3, max(extrapolate_to, c_data.max() * 3), 60)
+    c_runs = parametric.table["flops"].to_numpy() if parametric is not None else c_data
+    grid = np.geomspace(c_runs.min() / 3, max(extrapolate_to, c_runs.max() * 3), 60)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, what, pts in ((axes[0], "params", [b.params_opt for b in used]),
                           (axes[1], "tokens", [b.tokens_opt for b in used])):
-        opts = [iso.optimal(c) for c in grid]
-        est = [getattr(o, what) for o in opts]
-        ax.plot(grid, [e.value for e in est], color="C0",
-                label=f"IsoFLOPs fit, {iso.summary()['a' if what == 'params' else 'b']['value']:.3f}")
-        lows, highs = [e.low for e in est], [e.high for e in est]
-        if np.all(np.isfinite(lows)):
-            ax.fill_between(grid, lows, highs, color="C0", alpha=0.2,
-                            label=f"{iso.level:.0%} prediction interval")
+        if iso is not None:
+            est = [getattr(iso.optimal(c), what) for c in grid]
+            ax.plot(grid, [e.value for e in est], color="C0",
+                    label=f"IsoFLOPs fit, {iso.summary()['a' if what == 'params' else 'b']['value']:.3f}")
+            lows, highs = [e.low for e in est], [e.high for e in est]
+            if np.all(np.isfinite(lows)):
+                ax.fill_between(grid, lows, highs, color="C0", alpha=0.2,
+                                label=f"{iso.level:.0%} prediction interval")
         if parametric is not None:
             pest = [getattr(parametric.optimal(c), what) for c in grid]
             ax.plot(grid, [e.value for e in pest], color="C1", ls="--", label="parametric law")
             if np.all(np.isfinite([e.low for e in pest])):
                 ax.fill_between(grid, [e.low for e in pest], [e.high for e in pest], color="C1", alpha=0.15)
-        ax.scatter(c_data, pts, color="k", zorder=3, label="per-budget optimum")
-        ax.axvspan(c_data.max() * 1.05, grid[-1], color="grey", alpha=0.07)
+        if len(used):
+            ax.scatter(c_data, pts, color="k", zorder=3, label="per-budget optimum")
+        ax.axvspan(c_runs.max() * 1.05, grid[-1], color="grey", alpha=0.07)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("training FLOPs C")
@@ -125,6 +135,8 @@ def plot_contours(parametric, path: Path) -> Path:
 def plot_all(table, out_dir: str | Path, bootstrap: int = 100, extrapolate_to: float = 1e24) -> list[Path]:
     import warnings
 
+    from lmforge.core import LmforgeError
+
     from .isoflops import IsoFlopsLaw
     from .parametric import ParametricLaw
 
@@ -132,8 +144,14 @@ def plot_all(table, out_dir: str | Path, bootstrap: int = 100, extrapolate_to: f
     out.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        iso = IsoFlopsLaw.fit(table)
+        budgets = budget_fits(table)
+        try:
+            iso, why = IsoFlopsLaw.fit(table), None
+        except LmforgeError as e:  # e.g. every parabola but one flagged: still draw what exists
+            iso, why = None, e
+    if why is not None:
+        warnings.warn(f"no IsoFLOPs power law to draw: {why}", stacklevel=2)
     par = ParametricLaw.fit(table, bootstrap=bootstrap)
-    return [plot_isoflops(iso, out / "isoflops.png"),
-            plot_allocation(iso, out / "allocation.png", par, extrapolate_to),
+    return [plot_isoflops(table, budgets, out / "isoflops.png"),
+            plot_allocation(iso, out / "allocation.png", par, extrapolate_to, budgets),
             plot_contours(par, out / "contours.png")]
