@@ -87,3 +87,12 @@ def test_sharded_optimizer_add_param_group_and_hyperparameters():
     opt.step()
     assert torch.allclose(a, torch.zeros(3)) and torch.allclose(b, torch.full((2,), 0.5))
     assert isinstance(opt, torch.optim.Optimizer)
+
+
+def test_our_fsdp_is_bitwise_ddp_without_tied_weights(tmp_path):
+    # with tied weights FSDP reduces the embedding's and the head's gradients separately and adds the
+    # averages ((a0+a1)/2 + (b0+b1)/2 instead of ((a0+b0)+(a1+b1))/2): equal to 1e-7, not bit for bit
+    runs = run_backends([("ddp", "ddp_naive", {}), ("fsdp", "fsdp", {})], tmp_path, world=2, steps=2,
+                        model_kwargs={"tie": False})
+    a, b = runs[0]["ddp"]["state"], runs[0]["fsdp"]["state"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
