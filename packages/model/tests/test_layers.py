@@ -101,6 +101,7 @@ def test_rope_matches_complex_rotation():
     pos = torch.arange(5, 15)
     torch.testing.assert_close(rope(x, pos), _rope_complex(x, pos, 10000.0), atol=1e-5, rtol=1e-5)
     assert dict(rope.state_dict()) == {}  # sin/cos are non-persistent
+    torch.testing.assert_close(rope(x), rope(x, torch.arange(10)))  # None = 0..seq-1
     # norms are preserved and position 0 is the identity
     torch.testing.assert_close(rope(x, pos).norm(dim=-1), x.norm(dim=-1))
     torch.testing.assert_close(rope(x, torch.zeros(10, dtype=torch.long)), x)

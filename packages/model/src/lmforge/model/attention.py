@@ -80,10 +80,9 @@ class MultiHeadSelfAttention(nn.Module):
         k = self.k_proj(x).unflatten(-1, (self.num_kv_heads, self.head_dim)).transpose(-3, -2)
         v = self.v_proj(x).unflatten(-1, (self.num_kv_heads, self.head_dim)).transpose(-3, -2)
         if self.rope is not None:
-            if token_positions is None:
-                past = kv_cache.length if kv_cache is not None else 0
-                token_positions = torch.arange(past, past + seq, device=x.device)
-            pos = token_positions.unsqueeze(-2)  # broadcast over the head dim
+            if token_positions is None and kv_cache is not None and kv_cache.length:
+                token_positions = torch.arange(kv_cache.length, kv_cache.length + seq, device=x.device)
+            pos = None if token_positions is None else token_positions.unsqueeze(-2)  # over the head dim
             q, k = self.rope(q, pos), self.rope(k, pos)
         if kv_cache is not None:
             k, v = kv_cache.update(k, v)
