@@ -161,3 +161,17 @@ def test_torch_engine_part_matches_trainer():
     rollouts = engine.generate(PROMPTS, settings())
     assert [r.prompt_index for r in rollouts] == [0, 0, 1, 1]
     check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=1e-3)
+
+
+def test_preflight_names_top_p_when_engine_reports_pre_nucleus_log_probs():
+    """The torch engine reports log-probs before nucleus truncation: with top-p on, preflight says so."""
+    from lmforge.align.engines.factory import make_rollout_engine
+    from lmforge.model import ModelConfig, TransformerLM
+
+    torch.manual_seed(0)
+    model = TransformerLM.from_config(
+        ModelConfig(vocab_size=40, context_length=32, d_model=32, num_layers=1, num_heads=2)
+    )
+    engine = make_rollout_engine("torch", model, stop_id=1)
+    with pytest.raises(LmforgeError, match="top-p"):
+        check_engine_log_probs(engine, model, PROMPTS, settings(top_p=0.3, max_new_tokens=8), tolerance=1e-4)

@@ -215,3 +215,18 @@ def test_cli_commands_and_demo(tmp_path):
     assert result.exit_code == 0, result.output
     assert "accuracy after GRPO" in result.output
     assert (tmp_path / "demo" / "grpo-grpo_clip" / "curves.png").exists()
+
+
+def test_grpo_resumes_from_its_checkpoint(tmp_path):
+    common = [
+        "rollout.group_size=2",
+        "rollout.prompts_per_step=2",
+        "rollout.max_new_tokens=6",
+        "run.eval_every=5",
+        "run.checkpoint_every=1",
+        "run.name=g",
+    ]
+    run = run_grpo(cfg(GRPOConfig, tmp_path, "steps=2", *common))
+    run_grpo(cfg(GRPOConfig, tmp_path, "steps=3", f"run.resume={run}", *common[:-1]))
+    assert [r["step"] for r in read_metrics(run) if "reward_mean" in r] == [1, 2, 3]
+    assert json.loads((run / "checkpoints" / "latest" / "state.json").read_text())["step"] == 3
