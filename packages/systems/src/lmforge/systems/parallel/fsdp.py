@@ -133,6 +133,11 @@ class FullyShardedDataParallel(nn.Module):
         out = self.module(*args, **kwargs)
         if self.order:
             self.recording = False
+        # a prefetched gather that no module consumed (a forward that skipped a layer) must not be
+        # handed out after the next optimizer step: wait for it and drop it
+        for fs in self.flat.values():
+            if fs.pending is not None:
+                fs.take_gathered(self._dtype(fs))
         return out
 
     def _dtype(self, fs: FlatShard) -> torch.dtype:
