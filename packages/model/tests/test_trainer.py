@@ -32,9 +32,20 @@ def test_training_learns_and_writes_a_run(tmp_path):
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
 
 
+def test_a_new_run_refuses_an_occupied_run_dir(tmp_path):
+    train(tiny_config(tmp_path, "train.max_steps=2"))
+    with pytest.raises(ConfigError, match="already holds a run.*--resume"):
+        train(tiny_config(tmp_path, "train.max_steps=2"))
+
+
 def test_token_and_flops_budgets_stop_the_run(tmp_path):
     run = train(tiny_config(tmp_path, "train.max_steps=1000", "train.max_tokens=1280"))  # 10 steps
     assert json.loads((run / "summary.json").read_text())["step"] == 10
+    from lmforge.model.train_setup import training_flops_per_token
+
+    per_step = training_flops_per_token(tiny_config(tmp_path)) * 8 * 16
+    run = train(tiny_config(tmp_path / "f", "train.max_steps=1000", f"train.max_flops={7 * per_step}"))
+    assert json.loads((run / "summary.json").read_text())["step"] == 7
 
 
 @pytest.mark.parametrize("overrides,message", [

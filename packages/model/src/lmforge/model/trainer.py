@@ -91,6 +91,9 @@ def _resolve_run_dir(cfg: TrainConfig, backend, resume: str | Path | None) -> Pa
         return Path(resume)
     if cfg.run_dir:
         path = Path(cfg.run_dir)
+        if (path / "metrics.jsonl").exists() or (path / "checkpoints").exists():
+            raise ConfigError(f"run_dir {path} already holds a run; continue it with --resume {path} "
+                              "or pick another directory")
         if backend.is_main:
             path.mkdir(parents=True, exist_ok=True)
         return path
