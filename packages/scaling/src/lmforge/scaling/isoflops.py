@@ -74,7 +74,8 @@ def fit_budget(runs: pl.DataFrame, budget: float, optimum: str = "parabola") -> 
 def _ols(x: np.ndarray, y: np.ndarray):
     import statsmodels.api as sm
 
-    return sm.OLS(y, sm.add_constant(x, has_constant="add")).fit()
+    with np.errstate(all="ignore"):  # two points: an exact line, no residual variance (handled below)
+        return sm.OLS(y, sm.add_constant(x, has_constant="add")).fit()
 
 
 class IsoFlopsLaw(ScalingLaw):
@@ -92,6 +93,9 @@ class IsoFlopsLaw(ScalingLaw):
                                f"(of {len(budgets)}; excluded: "
                                + "; ".join(f"{b.budget:.3g}: {b.excluded}" for b in budgets if b.excluded)
                                + ")")
+        if len(used) == 2:
+            warnings.warn("only 2 usable budgets: the power laws go exactly through them and have no "
+                          "intervals", stacklevel=3)
         c = np.log10([b.params_opt * b.tokens_opt * 6 for b in used])
         self._logc = c
         self.fit_n = _ols(c, np.log10([b.params_opt for b in used]))
@@ -136,10 +140,10 @@ class IsoFlopsLaw(ScalingLaw):
     # -- predictions -----------------------------------------------------------------------------
 
     def _predict(self, res, logc: float) -> Estimate:
+        if res.df_resid < 1:
+            return Estimate(10 ** float(res.params[0] + res.params[1] * logc), math.nan, math.nan)
         frame = res.get_prediction(np.array([[1.0, logc]])).summary_frame(alpha=1 - self.level)
         mean = float(frame["mean"].iloc[0])
-        if res.df_resid < 1:
-            return Estimate(10**mean, math.nan, math.nan)
         return Estimate(10**mean, 10 ** float(frame["obs_ci_lower"].iloc[0]),
                         10 ** float(frame["obs_ci_upper"].iloc[0]))
 

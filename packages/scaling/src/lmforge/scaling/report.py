@@ -60,10 +60,11 @@ def format_validation(r: dict[str, Any]) -> str:
     for method, m in r["methods"].items():
         for what in ("loss", "params"):
             c = m[what]
-            inside = {True: "inside", False: "OUTSIDE", None: "no interval"}[c["inside"]]
+            inside = {True: f"inside the {m['level']:.0%} interval", False: f"OUTSIDE the {m['level']:.0%} "
+                      "interval", None: "no interval (too few budgets)"}[c["inside"]]
             lines.append(f"  {method:>10} {what:>6}: predicted {c['predicted']:.4g} "
                          f"[{c['low']:.4g}, {c['high']:.4g}]  truth {c['truth']:.4g}  "
-                         f"error {c['relative_error']:+.1%}  {inside} the {m['level']:.0%} interval")
+                         f"error {c['relative_error']:+.1%}  {inside}")
     return "\n".join(lines)
 
 
