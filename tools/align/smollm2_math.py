@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--prompts-per-step", type=int, default=8)
     ap.add_argument("--group-size", type=int, default=4)
     ap.add_argument("--lr", type=float, default=2e-6)
+    ap.add_argument("--temperature", type=float, default=0.7)
     ap.add_argument("--loss", default="grpo_clip")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=".bench/align/smollm2_math.json")
@@ -88,7 +89,7 @@ def main() -> None:
                 group_size=args.group_size,
                 prompts_per_step=args.prompts_per_step,
                 max_new_tokens=args.max_new_tokens,
-                temperature=1.0,
+                temperature=args.temperature,
             ),
             run=RunConfig(
                 out=".bench/align/runs",
