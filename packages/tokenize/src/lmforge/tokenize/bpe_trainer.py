@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 
-from .bpe_words import WordShard, split_words
+from .bpe_words import LOW, SHIFT, WordShard, split_words
 
 _END = (257).to_bytes(2, "big")
 _BYTE_KEYS = [(256 - x).to_bytes(2, "big") for x in range(256)]
@@ -59,23 +59,26 @@ def _merge_loop(shards, n_merges: int, first_id: int, progress) -> list[tuple[in
         for p, c in part.items():
             pair_counts[p] = pair_counts.get(p, 0) + c
     keys: dict[int, bytes] = {x: _BYTE_KEYS[x] + _END for x in range(256)}
-    heap = [(-c, keys[a], keys[b], a, b) for (a, b), c in pair_counts.items()]
+    # heap entries: (-count, key of left token, key of right token, pair); the pair int is shared with
+    # pair_counts, so an entry costs one small tuple
+    heap = [(-c, keys[k >> SHIFT], keys[k & LOW], k) for k, c in pair_counts.items()]
     heapq.heapify(heap)
 
     merges: list[tuple[int, int, int]] = []
     new_id = first_id
     while len(merges) < n_merges and heap:
-        negc, _, _, a, b = heapq.heappop(heap)
-        live = pair_counts.get((a, b), 0)
+        negc, key_a, key_b, merged = heapq.heappop(heap)
+        live = pair_counts.get(merged, 0)
         if live != -negc:
             if 0 < live < -negc:  # the count fell since this entry was pushed: re-file it
-                heapq.heappush(heap, (-live, keys[a], keys[b], a, b))
+                heapq.heappush(heap, (-live, key_a, key_b, merged))
             continue
+        a, b = merged >> SHIFT, merged & LOW
         keys[new_id] = keys[a][:-2] + keys[b]
-        del pair_counts[(a, b)]
-        fresh_total: dict[tuple[int, int], int] = {}
+        del pair_counts[merged]
+        fresh_total: dict[int, int] = {}
         for lost, fresh in shards.merge(a, b, new_id):
-            lost.pop((a, b), None)  # with a == b a neighbour can be the merged pair itself: already gone
+            lost.pop(merged, None)  # with a == b a neighbour can be the merged pair itself: already gone
             for p, d in lost.items():
                 left = pair_counts[p] - d
                 if left:
@@ -86,7 +89,7 @@ def _merge_loop(shards, n_merges: int, first_id: int, progress) -> list[tuple[in
                 fresh_total[p] = fresh_total.get(p, 0) + c
         for p, c in fresh_total.items():
             pair_counts[p] = c
-            heapq.heappush(heap, (-c, keys[p[0]], keys[p[1]], p[0], p[1]))
+            heapq.heappush(heap, (-c, keys[p >> SHIFT], keys[p & LOW], p))
         merges.append((a, b, new_id))
         new_id += 1
         if progress is not None:
