@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from lmforge.core import UnknownPartError, get_part
+from lmforge.core import get_part
 
 
 def make_rollout_engine(name: str, model, *, stop_id: int | None = None, pad_id: int = 0, **options):
     """An engine with this package's interface (``generate(prompts, SamplingSettings)``,
     ``update_weights(model)``, ``close()``) from the registered part ``name``."""
-    if name == "torch":
-        try:
-            factory = get_part("rollout_engine", "torch")
-        except UnknownPartError:
-            # the model package's generator exists before its part is registered
-            from lmforge.model.generation import TorchRolloutEngine as factory
+    if name == "torch":  # lmforge-model's KV-cache generator: its own constructor and result type
         from .torch_adapter import adapt_torch_engine
 
-        return adapt_torch_engine(factory(model, eot_id=stop_id), model)
+        return adapt_torch_engine(get_part("rollout_engine", "torch")(model, eot_id=stop_id), model)
     return get_part("rollout_engine", name)(model, pad_id=pad_id, **options)
 
 
