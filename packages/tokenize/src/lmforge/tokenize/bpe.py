@@ -6,7 +6,7 @@ from itertools import chain
 from pathlib import Path
 
 from .base import Tokenizer, read_meta, write_meta
-from .bpe_merge import bpe_ids
+from .bpe_merge import MergeTable, bpe_ids
 from .errors import TokenizerError
 from .gpt2_files import read_gpt2_files, write_gpt2_files
 from .patterns import compile_pattern, special_splitter
@@ -42,16 +42,18 @@ class BPETokenizer(Tokenizer):
                 f"the vocabulary lacks {len(missing)} single bytes (e.g. {bytes([missing[0]])!r})"
             )
         self._byte_ids = [ids_of[bytes([b])] for b in range(256)]
-        self._table: dict[tuple[int, int], tuple[int, int]] = {}
+        ranks: dict[tuple[int, int], int] = {}
+        merged_of: list[int] = []
         for rank, (a, b) in enumerate(self.merges):
             try:
                 pair = (ids_of[a], ids_of[b])
-                merged = ids_of[a + b]
+                merged_of.append(ids_of[a + b])
             except KeyError:
                 raise TokenizerError(
                     f"merge {rank} ({a!r}, {b!r}) uses or makes a token not in the vocabulary"
                 ) from None
-            self._table.setdefault(pair, (rank, merged))
+            ranks.setdefault(pair, rank)  # a repeated merge keeps its first rank
+        self._table = MergeTable(ranks, merged_of)
         self._ids_of = ids_of
         size = max(self.vocab, default=-1) + 1
         self._id_to_bytes: list[bytes | None] = [None] * size
