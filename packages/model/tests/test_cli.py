@@ -39,6 +39,21 @@ def test_train_command_and_resume(tmp_path):
     assert max(r["step"] for r in read_metrics(run)) == 9
 
 
+def test_resume_keeps_a_switched_off_step_budget(tmp_path):
+    from lmforge.core import load_config
+    from lmforge.model.cli import resume_overrides
+    from lmforge.model.train_config import TrainConfig
+    from lmforge.model.trainer import train
+
+    tokens = write_tokens(tmp_path / "t.bin")
+    cfg = load_config(TrainConfig, None, [*TINY, f"data.train_path={tokens}", "train.max_steps=none",
+                                          "train.max_tokens=192", f"run_dir={tmp_path / 'run'}"])
+    run = train(cfg)
+    assert resume_overrides(run) == ["train.max_steps=none", "train.max_flops=none"]
+    reloaded = load_config(TrainConfig, run / "config.toml", resume_overrides(run))
+    assert reloaded.train.max_steps is None and reloaded.train.max_tokens == 192
+
+
 def test_bad_config_prints_one_line(tmp_path):
     tokens = write_tokens(tmp_path / "t.bin")
     proc = subprocess.run([sys.executable, "-m", "lmforge.core", "train",

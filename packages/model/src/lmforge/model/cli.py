@@ -37,12 +37,23 @@ def train_command(config_path: str | None, overrides: tuple[str, ...], resume: s
         raise LmforgeError(f"--nproc must be at least 1, got {nproc}")
     if resume is not None and config_path is None:
         config_path = str(Path(resume) / "config.toml")  # a resumed run keeps its own config
+        overrides = (*resume_overrides(Path(resume)), *overrides)
     cfg = load_config(TrainConfig, config_path, overrides)
     from .trainer import train
 
     run_dir = train(cfg, resume=resume)
     if int(os.environ.get("RANK", "0")) == 0:
         click.echo(str(run_dir))
+
+
+def resume_overrides(run_dir: Path) -> list[str]:
+    """TOML cannot hold None, so config.toml omits a budget that was switched off (``max_steps =
+    None`` would come back as the default); the checkpoint remembers which ones were None."""
+    from .run_checkpoint import latest_checkpoint, read_trainer_state
+
+    ckpt = latest_checkpoint(run_dir)
+    budgets = read_trainer_state(ckpt).get("budgets", {}) if ckpt is not None else {}
+    return [f"train.{k}=none" for k, v in budgets.items() if v is None]
 
 
 @click.command("quickstart")

@@ -54,6 +54,9 @@ PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "H800": 989e12, "A100": 312e1
                    "4090": 165e12, "B200": 2250e12}
 
 
+BUDGETS = ("max_steps", "max_tokens", "max_flops")
+
+
 class TrainingDiverged(LmforgeError):
     """The loss or gradient norm became NaN or infinite; the run keeps its last good checkpoint."""
 
@@ -207,7 +210,8 @@ def _train(cfg: TrainConfig, backend, resume) -> Path:
             run_dir, step, model_state=weights if backend.is_main else None,
             optimizer_state=optimizer.state_dict(), rng_state=capture_rng(data_rng),
             trainer_state={"step": step, "tokens": tokens, "time_s": logger.elapsed() if logger else 0.0,
-                           "world_size": backend.world_size, "model": setup.model_config_dict(cfg)},
+                           "world_size": backend.world_size, "model": setup.model_config_dict(cfg),
+                           "budgets": {k: getattr(cfg.train, k) for k in BUDGETS}},
             config_toml=config_to_toml(cfg), rank=backend.rank, is_main=backend.is_main,
             keep=cfg.train.keep_checkpoints)
 
