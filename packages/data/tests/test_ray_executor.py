@@ -1,3 +1,5 @@
+import signal
+
 import pytest
 
 from lmforge.core import load_config
@@ -12,6 +14,7 @@ def test_ray_executor_output_identical_to_local(tmp_path, warc_maker, crawl_buil
     ray = pytest.importorskip("ray")
     crawl_builder(tmp_path / "crawl", warc_maker, n_shards=3, docs_per_shard=3)
     outputs = {}
+    sigterm_before = signal.getsignal(signal.SIGTERM)
     for name, options in [
         ("local", {"workers": 2, "progress": False}),
         ("ray", {"num_cpus": 1, "progress": False}),
@@ -35,6 +38,8 @@ def test_ray_executor_output_identical_to_local(tmp_path, warc_maker, crawl_buil
         )
         try:
             stats = run_pipeline(cfg)
+            # Ray's own handler would make later forked pool workers ignore Pool.terminate().
+            assert signal.getsignal(signal.SIGTERM) == sigterm_before
         finally:
             if name == "ray" and ray.is_initialized():
                 ray.shutdown()

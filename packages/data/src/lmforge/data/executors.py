@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -66,7 +67,12 @@ class RayExecutor:
                 kwargs["address"] = self.address
             elif self.num_cpus:
                 kwargs["num_cpus"] = self.num_cpus
+            # ray.init replaces SIGTERM/SIGINT handlers; left in place they make every process forked
+            # later (a multiprocessing pool) ignore Pool.terminate() and hang its join.
+            handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
             ray.init(**kwargs)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
         task = ray.remote(fn)
         refs = [task.remote(item) for item in items]
         index = {ref: i for i, ref in enumerate(refs)}
