@@ -6,6 +6,7 @@ exercised by ``tools/systems/train_all_backends.py``.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -31,8 +32,16 @@ def test_train_two_processes_with_our_fsdp(tmp_path):
     for k, v in sets.items():
         cmd += ["--set", f"{k}={v}"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    # its own process group, so a hang kills torchrun's workers too; a generous limit for busy machines
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        _, stderr = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("lmforge train --nproc 2 did not finish in 600 s")
+    assert proc.returncode == 0, stderr[-3000:]
     run = tmp_path / "runs" / "fsdp"
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines if "train_loss" in x][-1] == 2

@@ -67,35 +67,6 @@ class Zero1Backend(NaiveDDPBackend):
         return ShardedOptimizer(params, cls, **kwargs)
 
 
-class GatherOnStateDict:
-    """Optimizer proxy for sharded models: on non-main ranks ``state_dict()`` first joins the collective
-    gather that ``full_state_dict`` runs on the main rank.
-
-    The trainer asks only the main rank for the full weights but every rank for its optimizer state, at
-    the same point; gathering sharded weights needs every rank, so the other ranks join here.
-    """
-
-    def __init__(self, inner: torch.optim.Optimizer, backend, model):
-        self.__dict__.update(inner=inner, backend=backend, model=model)
-
-    def __getattr__(self, name):  # param_groups, state, add_param_group, ...
-        return getattr(self.__dict__["inner"], name)
-
-    def step(self, closure=None):
-        return self.inner.step(closure)
-
-    def zero_grad(self, set_to_none: bool = True):
-        return self.inner.zero_grad(set_to_none=set_to_none)
-
-    def state_dict(self):
-        if not self.backend.is_main:
-            self.backend.full_state_dict(self.model)
-        return self.inner.state_dict()
-
-    def load_state_dict(self, state_dict):
-        return self.inner.load_state_dict(state_dict)
-
-
 class FSDPBackend(DistributedBackend):
     """Our FSDP: shard Linear/Embedding weights, all-gather with prefetch, reduce-scatter gradients.
 
@@ -114,9 +85,6 @@ class FSDPBackend(DistributedBackend):
         return FullyShardedDataParallel(model, shard_types=types,
                                         compute_dtype=getattr(torch, dtype) if dtype else None)
 
-    def make_optimizer(self, model, optimizer_factory):
-        return GatherOnStateDict(optimizer_factory([p for p in model.parameters() if p.requires_grad]),
-                                 self, model)
-
     def full_state_dict(self, model) -> dict:
+        """Collective: the trainer calls it on every rank (each gets the full weights)."""
         return model.gather_full_params()

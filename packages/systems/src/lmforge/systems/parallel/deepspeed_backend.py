@@ -20,7 +20,6 @@ import os
 import torch
 from torch import nn
 
-from .backends import GatherOnStateDict
 from .seam import DistributedBackend
 
 
@@ -110,8 +109,7 @@ class DeepSpeedBackend(DistributedBackend):
         engine, _, _, _ = deepspeed.initialize(model=model.module, optimizer=optimizer_factory(params),
                                                config=self.ds_config())
         model.engine = engine
-        return GatherOnStateDict(EngineOptimizer(engine), self, model) if self.stage == 3 \
-            else EngineOptimizer(engine)
+        return EngineOptimizer(engine)
 
     @property
     def stage(self) -> int:
@@ -121,6 +119,7 @@ class DeepSpeedBackend(DistributedBackend):
         return model.module if isinstance(model, DeepSpeedModel) else model
 
     def full_state_dict(self, model) -> dict:
+        """Collective under ZeRO-3 (every rank calls it; rank 0 gets the weights)."""
         if self.stage == 3:
             sd = model.engine._zero3_consolidated_16bit_state_dict()
             return {} if sd is None else dict(sd)

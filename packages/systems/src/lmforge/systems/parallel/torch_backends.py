@@ -6,7 +6,6 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .backends import GatherOnStateDict
 from .ddp import broadcast_module_state
 from .seam import DistributedBackend, distributed
 
@@ -45,10 +44,6 @@ class TorchFSDP2Backend(DistributedBackend):
                 fully_shard(mod, mp_policy=mp)
         fully_shard(model, mp_policy=mp)
         return model
-
-    def make_optimizer(self, model, optimizer_factory):
-        return GatherOnStateDict(optimizer_factory([p for p in model.parameters() if p.requires_grad]),
-                                 self, model)
 
     def full_state_dict(self, model) -> dict:
         if not distributed():
