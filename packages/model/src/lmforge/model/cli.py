@@ -63,8 +63,14 @@ def resume_overrides(run_dir: Path) -> list[str]:
 @click.option("--out", type=click.Path(file_okay=False), default="runs", show_default=True,
               help="Folder for the work files and the run directory.")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
-def quickstart_command(size: str, quick: bool, out: str, device: str) -> None:
+@click.option("--threads", type=int, default=1, show_default=True,
+              help="CPU threads for torch. One is the safe default: this model is too small to gain much "
+                   "from more, and on a busy machine extra threads spin against other processes.")
+def quickstart_command(size: str, quick: bool, out: str, device: str, threads: int) -> None:
     """Corpus from Python's own sources -> BPE tokenizer -> tokens -> TransformerLM -> samples."""
+    import torch
+
     from .quickstart import run_quickstart
 
+    torch.set_num_threads(max(1, threads))
     run_quickstart(size="small" if quick else size, out=Path(out), device=device)
