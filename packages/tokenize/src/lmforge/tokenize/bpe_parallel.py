@@ -54,7 +54,7 @@ class ShardPool:
     def pair_counts(self) -> list[dict]:
         return [conn.recv() for conn in self.conns]
 
-    def merge(self, a: int, b: int, new_id: int) -> list[tuple[dict, dict]]:
+    def merge(self, a: int, b: int, new_id: int, dead: list[int]) -> list[tuple[dict, dict]]:
         for conn in self.conns:
-            conn.send((a, b, new_id))
+            conn.send((a, b, new_id, dead))
         return [conn.recv() for conn in self.conns]

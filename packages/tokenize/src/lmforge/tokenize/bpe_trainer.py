@@ -48,8 +48,8 @@ class _LocalShards:
     def pair_counts(self) -> list[dict]:
         return [self.shard.pair_counts()]
 
-    def merge(self, a: int, b: int, new_id: int) -> list[tuple[dict, dict]]:
-        return [self.shard.merge(a, b, new_id)]
+    def merge(self, a: int, b: int, new_id: int, dead: list[int]) -> list[tuple[dict, dict]]:
+        return [self.shard.merge(a, b, new_id, dead)]
 
 
 def _merge_loop(shards, n_merges: int, first_id: int, progress) -> list[tuple[int, int, int]]:
@@ -66,6 +66,7 @@ def _merge_loop(shards, n_merges: int, first_id: int, progress) -> list[tuple[in
 
     merges: list[tuple[int, int, int]] = []
     new_id = first_id
+    dead: list[int] = []  # pairs whose count fell to zero; the shards drop their index with the next merge
     while len(merges) < n_merges and heap:
         negc, key_a, key_b, merged = heapq.heappop(heap)
         live = pair_counts.get(merged, 0)
@@ -77,7 +78,9 @@ def _merge_loop(shards, n_merges: int, first_id: int, progress) -> list[tuple[in
         keys[new_id] = keys[a][:-2] + keys[b]
         del pair_counts[merged]
         fresh_total: dict[int, int] = {}
-        for lost, fresh in shards.merge(a, b, new_id):
+        results = shards.merge(a, b, new_id, dead)
+        dead = []
+        for lost, fresh in results:
             lost.pop(merged, None)  # with a == b a neighbour can be the merged pair itself: already gone
             for p, d in lost.items():
                 left = pair_counts[p] - d
@@ -85,6 +88,7 @@ def _merge_loop(shards, n_merges: int, first_id: int, progress) -> list[tuple[in
                     pair_counts[p] = left
                 else:
                     del pair_counts[p]
+                    dead.append(p)
             for p, c in fresh.items():
                 fresh_total[p] = fresh_total.get(p, 0) + c
         for p, c in fresh_total.items():

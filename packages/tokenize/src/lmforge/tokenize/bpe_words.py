@@ -38,8 +38,16 @@ class WordShard:
                 where[pair].append(wi)
         return dict(counts)
 
-    def merge(self, a: int, b: int, new_id: int) -> tuple[dict[Pair, int], dict[Pair, int]]:
+    def forget(self, dead: list[Pair]) -> None:
+        """Drop the index of pairs whose count reached zero (a pair never comes back once gone)."""
+        pop = self.where.pop
+        for p in dead:
+            pop(p, None)
+
+    def merge(self, a: int, b: int, new_id: int,
+              dead: list[Pair] = ()) -> tuple[dict[Pair, int], dict[Pair, int]]:
         """-> (lost, fresh): count decreases of neighbouring pairs, counts of the new pairs."""
+        self.forget(dead)
         lost: dict[Pair, int] = {}
         fresh: dict[Pair, int] = {}
         words, counts, where = self.words, self.counts, self.where
