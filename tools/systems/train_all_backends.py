@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,6 +51,7 @@ def main() -> None:
     ap.add_argument("--nproc", type=int, default=2)
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--backends", nargs="*", default=BACKENDS)
+    ap.add_argument("--timeout", type=int, default=600, help="seconds per backend before it counts as hung")
     ap.add_argument("--out", default=".bench/systems/train_all_backends.json")
     args = ap.parse_args()
     rows = []
@@ -57,8 +60,15 @@ def main() -> None:
         data = token_file(tmp)
         for backend in args.backends:
             t0 = time.perf_counter()
-            proc = subprocess.run(train_command(backend, args.nproc, args.steps, data, tmp / "runs"),
-                                  capture_output=True, text=True)
+            proc = subprocess.Popen(train_command(backend, args.nproc, args.steps, data, tmp / "runs"),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    start_new_session=True)
+            try:
+                _, stderr = proc.communicate(timeout=args.timeout)
+            except subprocess.TimeoutExpired:  # a hang: kill torchrun and its workers
+                os.killpg(proc.pid, signal.SIGKILL)
+                _, stderr = proc.communicate()
+                stderr += f"\n(killed after {args.timeout} s)"
             seconds = time.perf_counter() - t0
             metrics = tmp / "runs" / backend / "metrics.jsonl"
             losses = [json.loads(line).get("train_loss") for line in metrics.read_text().splitlines()] \
@@ -67,7 +77,7 @@ def main() -> None:
             row = {"backend": backend, "status": "ok" if proc.returncode == 0 else f"rc={proc.returncode}",
                    "seconds": round(seconds, 1), "final_train_loss": losses[-1] if losses else None}
             if proc.returncode:
-                row["stderr_tail"] = proc.stderr[-2000:]
+                row["stderr_tail"] = stderr[-2000:]
             rows.append(row)
             print(f"{backend:14s} {row['status']:6s} {row['seconds']:7.1f}s  loss {row['final_train_loss']}",
                   flush=True)
