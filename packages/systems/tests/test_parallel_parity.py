@@ -96,3 +96,12 @@ def test_our_fsdp_is_bitwise_ddp_without_tied_weights(tmp_path):
                         model_kwargs={"tie": False})
     a, b = runs[0]["ddp"]["state"], runs[0]["fsdp"]["state"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_backend_clip_grad_norm_is_global(tmp_path):
+    # a tight clip is active every step; FSDP's norm must cover every shard, not just this rank's
+    reference = train_single(STEPS, clip=0.05)
+    runs = run_backends([("fsdp", "fsdp", {}), ("ddp", "ddp_flat", {})], tmp_path, world=2, steps=STEPS,
+                        clip=0.05)
+    for label in ("fsdp", "ddp"):
+        check_against_reference(runs[0][label], reference)

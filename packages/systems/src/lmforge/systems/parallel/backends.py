@@ -88,3 +88,7 @@ class FSDPBackend(DistributedBackend):
     def full_state_dict(self, model) -> dict:
         """Collective: the trainer calls it on every rank (each gets the full weights)."""
         return model.gather_full_params()
+
+    def clip_grad_norm(self, model, max_norm: float) -> float:
+        """The norm over the whole model: shards' squared norms summed across ranks, replicated once."""
+        return model.clip_grad_norm(max_norm)

@@ -197,6 +197,25 @@ class FullyShardedDataParallel(nn.Module):
                 p.grad.div_(self.world_size)
 
     @torch.no_grad()
+    def clip_grad_norm(self, max_norm: float, eps: float = 1e-6) -> float:
+        """Clip by the global L2 norm (as the model package's clip_grad_norm on the unsharded model)."""
+        shard_grads = [p.grad for p in self.shards if p.grad is not None]
+        repl_grads = [p.grad for p in self.replicated if p.grad is not None]
+        sq = torch.zeros((), dtype=torch.float32)
+        for g in shard_grads:
+            sq = sq + g.detach().float().pow(2).sum().cpu()
+        if self.world_size > 1:
+            dist.all_reduce(sq)
+        for g in repl_grads:  # identical on every rank after finish_gradient_synchronization
+            sq = sq + g.detach().float().pow(2).sum().cpu()
+        total = torch.sqrt(sq)
+        if max_norm is not None and max_norm > 0:
+            scale = (max_norm / (total + eps)).clamp(max=1.0)
+            for g in shard_grads + repl_grads:
+                g.mul_(scale.to(g.device, g.dtype))
+        return float(total)
+
+    @torch.no_grad()
     def gather_full_params(self) -> dict[str, torch.Tensor]:
         """The full state dict under the original parameter names (fp32 master values), on every rank."""
         live = self.module.state_dict()

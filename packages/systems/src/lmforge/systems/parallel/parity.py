@@ -51,18 +51,23 @@ def loss_of(model, x, y):
     return cross_entropy(model(x), y)
 
 
-def train_single(steps: int, **model_kwargs) -> dict[str, torch.Tensor]:
+def train_single(steps: int, clip: float = 0.0, **model_kwargs) -> dict[str, torch.Tensor]:
+    from lmforge.model import clip_grad_norm
+
     model = tiny_model(**model_kwargs)
     opt = optimizer_factory([p for p in model.parameters() if p.requires_grad])
     for x, y in batches(steps):
         loss_of(model, x, y).backward()
+        if clip:
+            clip_grad_norm(model.parameters(), clip)
         opt.step()
         opt.zero_grad(set_to_none=True)
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def train_backend(name: str, options: dict, steps: int, rank: int, world: int, grad_accum: int = 1,
-                  model_kwargs: dict | None = None, batch: int = BATCH, checkpoint_dir: str | None = None):
+                  model_kwargs: dict | None = None, batch: int = BATCH, checkpoint_dir: str | None = None,
+                  clip: float = 0.0):
     """One rank's run of backend ``name``: returns (full state dict, stats).
 
     Each rank splits its slice into ``grad_accum`` micro-batches, like the trainer; ``checkpoint_dir``
@@ -87,6 +92,8 @@ def train_backend(name: str, options: dict, steps: int, rank: int, world: int, g
             (loss_of(model, xm, ym) / grad_accum).backward()
         t1 = time.perf_counter()
         backend.after_backward(model)
+        if clip:
+            backend.clip_grad_norm(model, clip)
         t2 = time.perf_counter()
         opt.step()
         opt.zero_grad(set_to_none=True)

@@ -74,6 +74,14 @@ class DistributedBackend(ParallelBackend):
     def full_state_dict(self, model) -> dict:
         return self.unwrap(model).state_dict()
 
+    def clip_grad_norm(self, model, max_norm: float) -> float:
+        """Global gradient-norm clipping after ``after_backward`` (gradients are identical on every rank
+        for the replicating backends). Sharded backends override it. Not yet called by the trainer,
+        which clips ``model.parameters()`` itself."""
+        from lmforge.model import clip_grad_norm
+
+        return clip_grad_norm(model.parameters(), max_norm)
+
     def after_backward(self, model) -> None:
         sync = getattr(model, "finish_gradient_synchronization", None)
         if sync is not None:
