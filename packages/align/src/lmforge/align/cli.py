@@ -53,7 +53,7 @@ def ei_command(config_path, overrides) -> None:
 @CONFIG
 @OVERRIDES
 def grpo_command(config_path, overrides) -> None:
-    """Policy-gradient RL (GRPO, Dr. GRPO, REINFORCE variants) with a reward part."""
+    """Policy-gradient RL with a reward part: GRPO, Dr GRPO or a REINFORCE variant."""
     from .loops.grpo import run_grpo
 
     click.echo(f"run: {run_grpo(_load('GRPOConfig', config_path, overrides))}")
