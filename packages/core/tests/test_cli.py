@@ -59,3 +59,12 @@ def test_errors_are_one_line_unless_debug(fresh_host, capsys):
     assert code == 1 and len(err.strip().splitlines()) == 1 and "ZeroDivisionError" in err
     code, err = run_main(["--debug", "fail"], capsys)
     assert code == 1 and "Traceback" in err
+
+
+def test_debug_does_not_leak_into_later_invocations(fresh_host, capsys):
+    from lmforge.core import get_host
+
+    get_host().pm.register(Failing(), name="failing")
+    run_main(["--debug", "fail"], capsys)
+    code, err = run_main(["fail"], capsys)
+    assert "Traceback" not in err and err.strip() == "lmforge: error: the input file is empty"

@@ -22,8 +22,8 @@ def build_cli() -> click.Group:
     @click.option("--debug", is_flag=True, help="Show full tracebacks.")
     def cli(debug: bool) -> None:
         """lmforge: build language models from scratch, end to end."""
-        if debug:
-            os.environ["LMFORGE_DEBUG"] = "1"
+        # main() reads --debug from argv before dispatch; nothing global is set here, so one
+        # debugging invocation does not leak into later ones in the same process.
 
     get_host().add_commands(cli)
     return cli
