@@ -176,3 +176,20 @@ def test_single_backend_refuses_a_multi_process_launch(tmp_path, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ConfigError, match="2 processes were launched.*known: .*single"):
         train(tiny_config(tmp_path))
+
+
+def test_gradient_clipping_goes_through_the_backend(tmp_path, monkeypatch):
+    """Sharded backends see only part of each gradient, so the trainer must ask the backend to clip."""
+    from lmforge.model.parallel import ParallelBackend
+
+    calls = []
+    original = ParallelBackend.clip_grad_norm
+
+    def recording(self, model, max_norm):
+        calls.append(max_norm)
+        return original(self, model, max_norm)
+
+    monkeypatch.setattr(ParallelBackend, "clip_grad_norm", recording)
+    run = train(tiny_config(tmp_path, "train.max_steps=3", "optimizer.grad_clip=0.5"))
+    assert calls == [0.5, 0.5, 0.5]
+    assert all(r["grad_norm"] > 0 for r in read_metrics(run) if "grad_norm" in r)

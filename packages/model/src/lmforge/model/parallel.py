@@ -19,6 +19,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from .optim import clip_grad_norm
+
 
 class ParallelBackend:
     """Single-process training (the ``single`` part); the base class of every backend."""
@@ -51,6 +53,11 @@ class ParallelBackend:
 
     def after_backward(self, model: nn.Module) -> None:
         """Synchronise gradients (after the last micro-batch's backward, before clipping and the step)."""
+
+    def clip_grad_norm(self, model: nn.Module, max_norm: float) -> float:
+        """Clip by the global gradient norm and return it (after ``after_backward``). Backends whose
+        ranks hold only shards of the gradients override this to reduce the norm across ranks."""
+        return clip_grad_norm(model.parameters(), max_norm)
 
     @property
     def is_main(self) -> bool:

@@ -37,7 +37,6 @@ from . import train_setup as setup
 from .checkpoint import CheckpointError, load_state_dict_checked
 from .data import get_batch
 from .losses import cross_entropy
-from .optim import clip_grad_norm
 from .run_checkpoint import (
     capture_rng,
     latest_checkpoint,
@@ -236,7 +235,7 @@ def _train(cfg: TrainConfig, backend, resume) -> Path:
                 (loss / cfg.train.grad_accum).backward()
                 loss_sum += loss.detach()
             backend.after_backward(model)
-            grad_norm = clip_grad_norm(model.parameters(), cfg.optimizer.grad_clip)
+            grad_norm = backend.clip_grad_norm(model, cfg.optimizer.grad_clip)
             step += 1
             will_log = step % cfg.train.log_every == 0 or step == steps
             will_eval = step % cfg.train.eval_every == 0 or step == steps

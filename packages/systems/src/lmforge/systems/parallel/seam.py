@@ -76,8 +76,7 @@ class DistributedBackend(ParallelBackend):
 
     def clip_grad_norm(self, model, max_norm: float) -> float:
         """Global gradient-norm clipping after ``after_backward`` (gradients are identical on every rank
-        for the replicating backends). Sharded backends override it. Not yet called by the trainer,
-        which clips ``model.parameters()`` itself."""
+        for the replicating backends). Sharded backends override it; the trainer calls it every step."""
         from lmforge.model import clip_grad_norm
 
         return clip_grad_norm(model.parameters(), max_norm)
