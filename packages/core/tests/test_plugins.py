@@ -89,3 +89,22 @@ def test_trace_env_prints_hook_calls(monkeypatch, capsys):
     monkeypatch.setenv("LMFORGE_PLUGINS", "core")
     load_host()
     assert "register_metrics_loggers" in capsys.readouterr().err
+
+
+def test_lazy_exports_import_on_first_use_and_cache(tmp_path, monkeypatch):
+    import sys
+
+    pkg = tmp_path / "lazypkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        "from lmforge.core import lazy_exports\n"
+        "__getattr__, __dir__ = lazy_exports(__name__, {'heavy_value': 'heavy'})\n")
+    (pkg / "heavy.py").write_text("heavy_value = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import lazypkg
+
+    assert "lazypkg.heavy" not in sys.modules
+    assert lazypkg.heavy_value == 42 and "lazypkg.heavy" in sys.modules
+    assert "heavy_value" in vars(lazypkg) and "heavy_value" in dir(lazypkg)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = lazypkg.nope

@@ -5,7 +5,7 @@ Names are imported lazily so that loading the plugin (``lmforge plugins``) never
 
 from __future__ import annotations
 
-import importlib
+from lmforge.core import lazy_exports
 
 _EXPORTS = {
     "tokenize_prompt_and_output": "tokenization",
@@ -34,11 +34,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

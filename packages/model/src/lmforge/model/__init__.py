@@ -7,8 +7,7 @@ package first) stays cheap and torch is imported only when a name is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lmforge.core import lazy_exports
 
 # public name -> submodule that defines it
 _EXPORTS = {
@@ -39,14 +38,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lmforge.model' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # cache: later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -5,7 +5,7 @@ Public names are loaded lazily so that ``import lmforge.systems`` never imports 
 
 from __future__ import annotations
 
-import importlib
+from lmforge.core import lazy_exports
 
 _PUBLIC = {
     "RMSNormFunction": "kernels.rmsnorm_torch",
@@ -25,7 +25,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str):
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(f"lmforge.systems.{_PUBLIC[name]}"), name)
-    raise AttributeError(f"module 'lmforge.systems' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)
