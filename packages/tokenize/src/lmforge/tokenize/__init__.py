@@ -5,7 +5,7 @@ Names are imported on first use (PEP 562) so that importing the plugin module st
 
 from __future__ import annotations
 
-import importlib
+from lmforge.core import lazy_exports
 
 _EXPORTS = {
     "EOT": "base", "Tokenizer": "base", "load_tokenizer": "base",
@@ -21,15 +21,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lmforge.tokenize' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
