@@ -12,6 +12,8 @@ A cut is never placed inside (or within reach of an unfinished) special token.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import AnyStr
 
 _ASCII_NON_SPACE = frozenset(range(0x21, 0x7F))
@@ -63,3 +65,29 @@ def first_safe_cut_bytes(data: bytes, specials: list[bytes], start: int) -> int:
             return c
         c = data.find(b" ", c + 1, max(limit, start))
     return -1
+
+
+def safe_byte_ranges(path: Path, specials: list[str], target: int, window: int) -> Iterator[tuple[int, int]]:
+    """Byte ranges covering ``path``, each about ``target`` bytes and ending at a safe cut.
+
+    The file is read ``window`` bytes at a time past each target position until a cut is found, so a
+    file with no safe place to cut (1 MB of one letter) comes back as one range.
+    """
+    raw_specials = [s.encode("utf-8") for s in specials]
+    maxlen = max((len(s) for s in raw_specials), default=1)
+    size = path.stat().st_size
+    start = 0
+    with path.open("rb") as f:
+        while start < size:
+            pos, cut = start + target, size
+            while pos < size:
+                # read a little before ``pos`` so a cut there can see the byte (or special) before it
+                window_start = max(start + 1, pos - maxlen)
+                f.seek(window_start)
+                found = first_safe_cut_bytes(f.read(window + 2 * maxlen), raw_specials, pos - window_start)
+                if found != -1:
+                    cut = window_start + found
+                    break
+                pos += window
+            yield start, cut
+            start = cut

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from .cuts import first_safe_cut_bytes, last_safe_cut
+from .cuts import last_safe_cut, safe_byte_ranges
 from .patterns import compile_pattern, special_splitter
 
 MIN_CHUNK = 1 << 20
@@ -27,28 +27,8 @@ PARALLEL_ABOVE = 4 << 20  # below this a process pool costs more than it saves
 
 def chunk_bounds(path: Path, n_chunks: int, specials: list[str]) -> list[tuple[int, int]]:
     """Byte ranges covering the file, each ending at a safe cut (a special token when there is one)."""
-    size = path.stat().st_size
-    raw_specials = [s.encode("utf-8") for s in specials]
-    target = max(MIN_CHUNK, min(MAX_CHUNK, size // max(n_chunks, 1) + 1))
-    maxlen = max((len(s) for s in raw_specials), default=1)
-    bounds = []
-    start = 0
-    with path.open("rb") as f:
-        while start < size:
-            pos, cut = start + target, size
-            while pos < size:
-                # read a little before ``pos`` so a cut there can see the byte (or special) before it
-                window_start = max(start + 1, pos - maxlen)
-                f.seek(window_start)
-                window = f.read(WINDOW + 2 * maxlen)
-                found = first_safe_cut_bytes(window, raw_specials, pos - window_start)
-                if found != -1:
-                    cut = window_start + found
-                    break
-                pos += WINDOW
-            bounds.append((start, cut))
-            start = cut
-    return bounds
+    target = max(MIN_CHUNK, min(MAX_CHUNK, path.stat().st_size // max(n_chunks, 1) + 1))
+    return list(safe_byte_ranges(path, specials, target, WINDOW))
 
 
 def _count_text(text: str, pattern: str, specials: list[str]) -> Counter:

@@ -18,7 +18,7 @@ import numpy as np
 
 from lmforge.core import atomic_open, atomic_write
 
-from .cuts import first_safe_cut_bytes
+from .cuts import safe_byte_ranges
 from .errors import TokenizerError
 
 PIECE_BYTES = 1 << 20
@@ -30,24 +30,8 @@ def token_dtype(vocab_size: int) -> np.dtype:
 
 def _pieces(path: Path, specials: list[str]) -> Iterator[tuple[str, int, int]]:
     """Byte ranges of ``path`` of about PIECE_BYTES each, cut where encoding is unaffected."""
-    raw_specials = [s.encode("utf-8") for s in specials]
-    maxlen = max((len(s) for s in raw_specials), default=1)
-    size = path.stat().st_size
-    start = 0
-    with path.open("rb") as f:
-        while start < size:
-            pos, cut = start + PIECE_BYTES, size
-            while pos < size:
-                window_start = max(start + 1, pos - maxlen)
-                f.seek(window_start)
-                window = f.read(PIECE_BYTES + 2 * maxlen)
-                found = first_safe_cut_bytes(window, raw_specials, pos - window_start)
-                if found != -1:
-                    cut = window_start + found
-                    break
-                pos += PIECE_BYTES
-            yield str(path), start, cut
-            start = cut
+    for start, cut in safe_byte_ranges(path, specials, PIECE_BYTES, PIECE_BYTES):
+        yield str(path), start, cut
 
 
 _TOKENIZER: list = []
