@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -53,6 +54,23 @@ def _accuracy(model, data: list[tuple[str, str]]) -> float:
     return sum(pred[0].removeprefix("__label__") == gold for pred, (_, gold) in zip(labels, data)) / len(data)
 
 
+def _train_and_save(train_file: str, out_file: str, seed: int, opts: dict) -> None:
+    model = trainable_fasttext().train_supervised(input=train_file, seed=seed, thread=1, verbose=0, **opts)
+    model.save_model(out_file)
+
+
+def _train_in_fresh_process(train_file: str, out_file: str, seed: int, opts: dict) -> None:
+    """Train in a spawned interpreter. In a long-lived process that has run torch code (a test session,
+    a notebook) fastText's training was seen to hit NaN at any learning rate, while the same data and
+    seed train cleanly in a fresh process; isolating it also keeps results independent of the caller."""
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_train_and_save, args=(train_file, out_file, seed, opts))
+    proc.start()
+    proc.join()
+    if proc.exitcode != 0:
+        raise LmforgeError(f"fastText training failed (exit code {proc.exitcode}); see the error above")
+
+
 def train_classifier(
     task: str,
     out_dir: str | Path | None = None,
@@ -72,13 +90,13 @@ def train_classifier(
     with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=path.parent, delete=False) as f:
         for text, label in train:
             f.write(f"__label__{label} {fasttext_line(text)}\n")
+    opts = {**DEFAULT_OPTIONS, **options}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        opts = {**DEFAULT_OPTIONS, **options}
-        model = fasttext.train_supervised(input=f.name, seed=seed, thread=1, verbose=0, **opts)
+        _train_in_fresh_process(f.name, str(tmp), seed, opts)
     finally:
         os.unlink(f.name)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    model.save_model(str(tmp))
+    model = fasttext.load_model(str(tmp))
     os.replace(tmp, path)
     report = {
         "task": task,
