@@ -124,12 +124,10 @@ class Host:
                 pending.append(Part(_kind, name, part, package, version, desc, reference, plugin_name))
 
             caller(register=register)
-        added: list[Part] = []
         try:
             for part in pending:
                 self.registry.add(part)
-                added.append(part)
-        except Exception:
+        except Exception:  # all or nothing: a duplicate leaves none of this plugin's parts behind
             self.registry.remove_plugin(plugin_name)
             raise
 
