@@ -230,3 +230,23 @@ def test_grpo_resumes_from_its_checkpoint(tmp_path):
     run_grpo(cfg(GRPOConfig, tmp_path, "steps=3", f"run.resume={run}", *common[:-1]))
     assert [r["step"] for r in read_metrics(run) if "reward_mean" in r] == [1, 2, 3]
     assert json.loads((run / "checkpoints" / "latest" / "state.json").read_text())["step"] == 3
+
+
+def test_checkpoint_survives_a_crash_between_the_swap_renames(tmp_path):
+    from lmforge.align.checkpointing import load_checkpoint, save_checkpoint
+    from lmforge.align.config import PolicyConfig
+    from lmforge.align.policy import fresh_lmforge_policy
+
+    cfg = PolicyConfig(d_model=16, num_layers=1, num_heads=2)
+    policy = fresh_lmforge_policy(cfg, tiny_hf_tokenizer(), "cpu")
+    optimizer = torch.optim.AdamW(policy.model.parameters(), lr=1e-3)
+    save_checkpoint(tmp_path, policy, optimizer, step=7, elapsed_s=1.5)
+    saved = {k: v.clone() for k, v in policy.model.state_dict().items()}
+    root = tmp_path / "checkpoints"
+    (root / "latest").rename(root / ".old")  # the crash: old moved aside, new not yet in place
+    with torch.no_grad():
+        for p in policy.model.parameters():
+            p.zero_()
+    assert load_checkpoint(tmp_path, policy, optimizer)["step"] == 7
+    for k, v in policy.model.state_dict().items():
+        torch.testing.assert_close(v, saved[k])

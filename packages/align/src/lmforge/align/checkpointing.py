@@ -41,7 +41,11 @@ def save_checkpoint(
 
 def load_checkpoint(run_dir: Path, policy: Policy, optimizer) -> dict:
     """Restore weights, optimizer and RNG in place; returns state.json (``step``, ``elapsed_s``, ...)."""
-    latest = Path(run_dir) / "checkpoints" / "latest"
+    root = Path(run_dir) / "checkpoints"
+    latest = root / "latest"
+    if not (latest / "state.json").exists():
+        # a crash between save_checkpoint's two renames leaves the previous checkpoint as .old
+        latest = root / ".old"
     if not (latest / "state.json").exists():
         return {"step": 0, "elapsed_s": 0.0}
     if policy.source == "hf":
@@ -53,8 +57,8 @@ def load_checkpoint(run_dir: Path, policy: Policy, optimizer) -> dict:
         from safetensors.torch import load_file
 
         policy.model.load_state_dict(load_file(latest / "model.safetensors"))
-    optimizer.load_state_dict(torch.load(latest / "optimizer.pt", weights_only=False))
-    rng = torch.load(latest / "rng.pt", weights_only=False)
+    optimizer.load_state_dict(torch.load(latest / "optimizer.pt", weights_only=True))
+    rng = torch.load(latest / "rng.pt", weights_only=True)
     torch.set_rng_state(rng["torch"])
     random.setstate(rng["python"])
     return json.loads((latest / "state.json").read_text())
