@@ -1,7 +1,7 @@
 """lmforge-align plugin: RL losses, rewards, rollout engines and the ``lmforge align`` commands.
 
-Kept cheap to import: the parts are small pure-Python objects or factories that import torch,
-transformers or vLLM only when called.
+Kept cheap to import: parts are registered by import string (core imports them on first use); the
+RL losses are small pure-Python objects.
 """
 
 from lmforge.core import hookimpl
@@ -17,19 +17,21 @@ def register_rl_losses(register):
 
 @hookimpl
 def register_rewards(register):
-    from .rewards import exact_match_reward, math_reward, r1_math_reward
-
-    register("r1_math", r1_math_reward)
-    register("math", math_reward)
-    register("exact_match", exact_match_reward)
+    rewards = "lmforge.align.rewards:"
+    register("r1_math", rewards + "r1_math_reward",
+             description="R1-Zero style: reward 1 only for the right format and the right answer inside <answer>.")
+    register("math", rewards + "math_reward", description="Answer only, format ignored: the <answer> block if present, else the last number.")
+    register("exact_match", rewards + "exact_match_reward",
+             description="1 when the stripped response equals the stripped ground truth.")
 
 
 @hookimpl
 def register_rollout_engines(register):
-    from .engines.factory import hf_engine, vllm_engine
-
-    register("hf", hf_engine, reference="torch")
-    register("vllm", vllm_engine, reference="torch")
+    engines = "lmforge.align.engines.factory:"
+    register("hf", engines + "hf_engine", reference="torch",
+             description="transformers `generate` on an HF causal LM (lmforge models go through HF Llama).")
+    register("vllm", engines + "vllm_engine", reference="torch",
+             description="vLLM in-process (GPU): sleep mode, in-memory weight reload, processed log-probs.")
 
 
 @hookimpl
