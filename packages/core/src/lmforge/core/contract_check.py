@@ -28,7 +28,9 @@ def _binds(fn: Any, call: Call, self_arg: bool = False) -> str | None:
 
 
 def _method_problem(owner: Any, name: str, call: Call | None) -> str | None:
-    if not hasattr(owner, name):
+    # on a class, only what the class itself defines counts (not ``type.__call__`` and friends)
+    defined = any(name in vars(k) for k in owner.__mro__) if inspect.isclass(owner) else hasattr(owner, name)
+    if not defined:
         return f"missing {'attribute' if call is None else 'method'} {name!r}"
     if call is None:
         return None
@@ -47,26 +49,35 @@ def problems(contract: Contract, part: Any) -> list[str]:
     is_class = inspect.isclass(part)
     if contract.shape == "class" and not is_class:
         return [f"must be a class, got {type(part).__name__} {part!r}"]
-    if contract.shape == "object" and is_class:
-        return [f"must be a configured instance, got the class {part.__qualname__} (instantiate it)"]
-    if contract.shape in ("callable", "object") and not callable(part):
-        return [f"must be callable, got {type(part).__name__}"]
+    if contract.shape == "callable" and not callable(part):
+        return [f"must be callable, got {type(part).__name__} {part!r}"]
     if contract.call is not None:
-        target = part.__call__ if contract.shape == "object" else part
-        bad = _binds(target, contract.call)
+        bad = _binds(part, contract.call)
         if bad:
             found.append(f"call {bad}")
-    if is_class or contract.shape == "object":
-        for name, call in contract.methods.items():
-            bad = _method_problem(part, name, call)
-            if bad:
-                found.append(bad)
+    product = part if is_class else _product_class(part)
+    if product is None:  # a plain factory function: what it builds is checked where it is used
+        return found
+    for name, call in contract.methods.items():
+        bad = _method_problem(product, name, call)
+        if bad:
+            found.append(bad)
     for name, tp in contract.attributes.items():
-        if not hasattr(part, name):
+        if not hasattr(product, name):
             found.append(f"missing attribute {name!r} ({tp.__name__})")
-        elif not isinstance(getattr(part, name), tp):
-            found.append(f"attribute {name!r} must be {tp.__name__}, got {getattr(part, name)!r}")
+        elif isinstance(inspect.getattr_static(product, name), property):
+            continue  # computed per instance
+        elif not isinstance(getattr(product, name), tp):
+            found.append(f"attribute {name!r} must be {tp.__name__}, got {getattr(product, name)!r}")
     return found
+
+
+def _product_class(part: Any) -> type | None:
+    """The class a callable part builds, when that can be seen without calling it."""
+    for candidate in (part, getattr(part, "__wrapped__", None), getattr(part, "func", None)):
+        if inspect.isclass(candidate):
+            return candidate
+    return None
 
 
 def check_part(kind: str, name: str, package: str, part: Any) -> None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol
 
-Shape = Literal["callable", "class", "object"]
+Shape = Literal["callable", "class"]
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,14 @@ class Call:
 class Contract:
     """One kind's contract.
 
-    shape: "callable" (a function, a class or a factory: ``part(*call)``), "class" (a class used
-    through its constructor and methods), "object" (an already-configured callable instance).
+    shape: "callable" (a function, a class or a factory: ``part(*call)``), or "class" (a class used
+    through its classmethods, constructor and methods).
     call: how the part itself is called (for a class: its constructor), or None to not check.
     methods: name -> call, methods the part must have (None: an attribute, call not checked). For
     "callable" parts they are checked only when the part is a class, since a factory function's
     product cannot be seen without calling it.
-    attributes: name -> type, attributes an "object" part must carry.
+    attributes: name -> type, attributes the part's product must carry (checked, like methods, when
+    the part is a class, or a factory wrapping one through ``functools.wraps`` / ``partial``).
     """
 
     kind: str
@@ -203,20 +204,26 @@ class ExecutorPart(Protocol):
 # --- align ----------------------------------------------------------------------------------------
 
 
-@runtime_checkable
-class RLLossPart(Protocol):
-    """An object: ``loss(policy_log_probs, raw_rewards=, advantages=, old_log_probs=) -> per-token loss``.
+class RLLoss(Protocol):
+    """A built loss: ``loss(log_probs, advantages=, old_log_probs=, response_mask=) -> (per_token, metrics)``.
 
-    Tensors are (batch, seq) log-probs and (batch, 1) rewards / advantages; a loss uses what it needs
-    and ignores the rest (``old_log_probs`` is None unless ``uses_old_log_probs``). It may return the
-    per-token loss or ``(per_token_loss, metadata)``. ``uses_old_log_probs`` (bool) tells the loop
-    whether to compute the old policy's log-probs before the update.
+    ``log_probs`` (batch, seq) carries the gradient; ``advantages`` is (batch, 1); ``old_log_probs``
+    is the sampling policy's log-probs (None unless ``uses_old_log_probs``); ``metrics`` is a dict of
+    detached per-token tensors. ``uses_old_log_probs`` (bool) tells the loop whether to compute the
+    old policy's log-probs before the update. Optional attributes the align loop reads: ``advantage``
+    ("group_normalized", "group_centered", "raw") and ``reduction`` (see lmforge.align.policy_gradient).
     """
 
     uses_old_log_probs: bool
 
-    def __call__(self, policy_log_probs: Any, *, raw_rewards: Any = None, advantages: Any = None,
-                 old_log_probs: Any = None) -> Any: ...
+    def __call__(self, log_probs: Any, *, advantages: Any, old_log_probs: Any = None,
+                 response_mask: Any = None) -> tuple[Any, dict[str, Any]]: ...
+
+
+class RLLossPart(Protocol):
+    """``loss(**options) -> RLLoss``: a callable object with a bool ``uses_old_log_probs`` (see :class:`RLLoss`)."""
+
+    def __call__(self, **options: Any) -> RLLoss: ...
 
 
 class RewardPart(Protocol):
@@ -233,24 +240,14 @@ class Example(Protocol):
     sft_response: str
 
 
-class Task(ABC):
-    """A class: ``Task(**options)`` with ``train_examples(size, seed)``, ``eval_examples(size, seed)`` and ``reward(response, example)``.
+class TaskPart(Protocol):
+    """``task(split, size, seed, **options) -> list[Example]`` (split "train" or "eval"; they never overlap).
 
-    Train and eval examples never share a problem. ``reward`` returns ``{"reward": float, ...}`` like a
-    ``reward`` part (a task usually delegates to one).
+    An example has ``prompt``, ``answer`` (the ground truth a ``reward`` part scores against) and
+    ``sft_response``. The same (split, size, seed) gives the same examples.
     """
 
-    def __init__(self, **options: Any) -> None:
-        self.options = options
-
-    @abstractmethod
-    def train_examples(self, size: int, seed: int) -> list[Example]: ...
-
-    @abstractmethod
-    def eval_examples(self, size: int, seed: int) -> list[Example]: ...
-
-    @abstractmethod
-    def reward(self, response: str, example: Example) -> dict[str, float]: ...
+    def __call__(self, split: str, size: int, seed: int, **options: Any) -> list[Example]: ...
 
 
 # --- core -----------------------------------------------------------------------------------------
@@ -313,13 +310,11 @@ CONTRACTS: dict[str, Contract] = {c.kind: c for c in [
     Contract("deduper", DeduperPart, "callable", _FACTORY_OPTIONS, {
         "run": _c("shards", "output_directory", "work_directory", "executor"), "reason": None}),
     Contract("executor", ExecutorPart, "callable", _FACTORY_OPTIONS, {"map": _c("fn", "items", desc=None)}),
-    Contract("rl_loss", RLLossPart, "object",
-             _c("policy_log_probs", raw_rewards=None, advantages=None, old_log_probs=None),
-             attributes={"uses_old_log_probs": bool}),
+    Contract("rl_loss", RLLossPart, "callable", _FACTORY_OPTIONS, {
+        "__call__": _c("log_probs", advantages=None, old_log_probs=None, response_mask=None)},
+        attributes={"uses_old_log_probs": bool}),
     Contract("reward", RewardPart, "callable", _c("response", "ground_truth")),
-    Contract("task", Task, "callable", _FACTORY_OPTIONS, {
-        "train_examples": _c("size", "seed"), "eval_examples": _c("size", "seed"),
-        "reward": _c("response", "example")}),
+    Contract("task", TaskPart, "callable", _c("split", "size", "seed")),
     Contract("metrics_logger", MetricsLoggerPart, "callable", _c("run_dir", start_time_s=None), {
         "log": _c("step"), "close": _c()}),
     Contract("parity_check", ParityCheckPart, "callable", _c("candidate", "reference")),
