@@ -1,4 +1,4 @@
-"""The host's own commands: ``lmforge plugins`` and ``lmforge version``."""
+"""The host's own commands: ``lmforge plugins``, ``lmforge version`` and ``lmforge parity``."""
 
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ def plugins_command(kind: str | None) -> None:
     parts = [p for p in host.registry if kind is None or p.kind == kind]
     if kind is not None and not parts:
         raise click.ClickException(f"no parts of kind {kind!r}; kinds: {', '.join(host.registry.kinds())}")
-    rows = [[p.kind, p.name, p.package, p.version, p.description] for p in parts]
-    click.echo(format_table(rows, ["kind", "name", "package", "version", "description"]))
+    rows = [[p.kind, p.name, p.package, p.version, p.reference or "", p.ablation_of or "", p.description]
+            for p in parts]
+    click.echo(format_table(rows, ["kind", "name", "package", "version", "reference", "ablation of",
+                                   "description"]))
     if host.broken:
         click.echo("\nbroken plugins (skipped):")
         for b in host.broken:
@@ -46,3 +48,24 @@ def version_command() -> None:
     order = {f"lmforge-{n}": i for i, n in enumerate(FIRST_PARTY)}
     for name in sorted(seen, key=lambda n: (order.get(n, 99), n)):
         click.echo(f"{name} {seen[name]}")
+
+
+@click.command("parity")
+@click.argument("kind", required=False)
+@click.argument("name", required=False)
+def parity_command(kind: str | None, name: str | None) -> None:
+    """Check every part that declares a reference (or those of KIND, or KIND NAME) against it.
+
+    Exits non-zero if any check fails, errors, or is missing for a kind whose parts declare references.
+    """
+    from .parity import HEADER, format_rows, run_parity
+
+    rows = run_parity(get_host().registry, kind, name)
+    if not rows:
+        click.echo("no registered part declares a reference" + (f" in kind {kind!r}" if kind else ""))
+        return
+    click.echo(format_table(format_rows(rows), HEADER))
+    failed = [r for r in rows if not r.passed]
+    click.echo(f"\n{len(rows) - len(failed)} of {len(rows)} passed")
+    if failed:
+        raise click.exceptions.Exit(1)

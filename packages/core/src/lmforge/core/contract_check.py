@@ -48,9 +48,9 @@ def problems(contract: Contract, part: Any) -> list[str]:
     found: list[str] = []
     is_class = inspect.isclass(part)
     if contract.shape == "class" and not is_class:
-        return [f"must be a class, got {type(part).__name__} {part!r}"]
+        return [f"must be a class, got a {type(part).__name__}"]
     if contract.shape == "callable" and not callable(part):
-        return [f"must be callable, got {type(part).__name__} {part!r}"]
+        return [f"must be callable, got a {type(part).__name__} instance"]
     if contract.call is not None:
         bad = _binds(part, contract.call)
         if bad:

@@ -1,0 +1,68 @@
+"""Parity checks core can register without torch: ``doc_filter`` (same decisions on a corpus).
+
+Checks for tensor kinds (attention, norm, ffn, ...) live with the packages that own those kinds.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from .contracts import ParityResult
+
+
+@dataclass
+class Doc:
+    """The document shape the doc_filter contract promises: ``.text`` and ``.metadata``."""
+
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+_WORDS = ("the model learns from data and the data comes from the web so we filter it with care "
+          "rules classifiers language scores lines paragraphs").split()
+_FIXED = [
+    "", " ", "one", "two words", "exactly three words", "\n\n\n", "a\nb\nc\nd",
+    "Contact me at jane.doe@example.com or 555-123-4567 from 192.168.0.1.",
+    "Der schnelle braune Fuchs springt über den faulen Hund.", "快速的棕色狐狸跳过了懒狗。",
+    "# # # # # # # # # #", "lorem ipsum " * 400, "- item one\n- item two\n- item three\n- item four",
+    "Click here! Subscribe now!!! Best deals $$$ http://spam.example", "...",
+    "The quick brown fox jumps over the lazy dog. " * 20,
+]
+
+
+def corpus(n: int = 200, seed: int = 0) -> list[str]:
+    """Fixed edge cases plus seeded random documents of 0 to 300 words over 1 to 12 lines."""
+    rng = random.Random(seed)
+    docs = list(_FIXED)
+    while len(docs) < n:
+        lines = [" ".join(rng.choices(_WORDS, k=rng.randint(0, 25))) for _ in range(rng.randint(1, 12))]
+        docs.append("\n".join(lines))
+    return docs
+
+
+def _decision(result: Any) -> tuple[bool, str]:
+    if isinstance(result, tuple):
+        return bool(result[0]), str(result[1]) if len(result) > 1 else ""
+    return bool(result), ""
+
+
+def doc_filter_parity(candidate: type, reference: type, texts: list[str] | None = None,
+                      **options: Any) -> ParityResult:
+    """Build both filters with ``options``; they must keep the same documents and leave the same text.
+
+    max_error is the fraction of documents on which they disagree; the tolerance is zero.
+    """
+    cand, ref = candidate(**options), reference(**options)
+    texts = corpus() if texts is None else texts
+    disagree = []
+    for i, text in enumerate(texts):
+        a, b = Doc(text), Doc(text)
+        (keep_a, _), (keep_b, _) = _decision(cand.filter(a)), _decision(ref.filter(b))
+        if keep_a != keep_b or (keep_a and a.text != b.text):
+            disagree.append(i)
+    error = len(disagree) / max(1, len(texts))
+    detail = "" if not disagree else (f"{len(disagree)} of {len(texts)} documents differ, first "
+                                      f"{texts[disagree[0]][:60]!r}")
+    return ParityResult(error, 0.0, not disagree, detail)
