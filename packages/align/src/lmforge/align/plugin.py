@@ -19,8 +19,10 @@ def register_rl_losses(register):
 def register_rewards(register):
     rewards = "lmforge.align.rewards:"
     register("r1_math", rewards + "r1_math_reward",
-             description="R1-Zero style: reward 1 only for the right format and the right answer inside <answer>.")
-    register("math", rewards + "math_reward", description="Answer only, format ignored: the <answer> block if present, else the last number.")
+             description="R1-Zero style: reward 1 only for the right format and the right answer "
+                         "inside <answer>.")
+    register("math", rewards + "math_reward",
+             description="Answer only, format ignored: the <answer> block if present, else the last number.")
     register("exact_match", rewards + "exact_match_reward",
              description="1 when the stripped response equals the stripped ground truth.")
 

@@ -46,7 +46,8 @@ def _part_ref(value: Any, key: str) -> PartRef:
         options = dict(value)
         name = options.pop("name", None)
         if not isinstance(name, str) or not name:
-            raise ConfigError(f"{key}: a part table needs a name, e.g. {{name = \"...\", ...}}; got {value!r}")
+            raise ConfigError(f"{key}: a part table needs a name, e.g. {{name = \"...\", ...}}; "
+                "got {value!r}")
         return PartRef(name, options)
     raise ConfigError(f"{key}: expected a part name or a table {{name = ..., <options>}}, got {value!r}")
 

@@ -61,7 +61,8 @@ class Contract:
 
 
 class TokenizerPart(Protocol):
-    """A class: ``load(directory)`` (classmethod) -> tokenizer with encode/decode/encode_iterable/save/vocab_size.
+    """A class: ``load(directory)`` (classmethod) -> tokenizer with
+    encode/decode/encode_iterable/save/vocab_size.
 
     Constructors differ per tokenizer (BPE takes vocab and merges, byte takes special tokens); a
     trainable tokenizer also has a ``train(texts, special_tokens, ...)`` classmethod.
@@ -87,19 +88,22 @@ class AttentionPart(Protocol):
 
 
 class NormPart(Protocol):
-    """``norm(d_model, eps=..., device=None, dtype=None) -> nn.Module`` mapping (..., d_model) to the same shape."""
+    """``norm(d_model, eps=..., device=None, dtype=None) -> nn.Module`` mapping (..., d_model) to
+    the same shape."""
 
     def __call__(self, d_model: int, *, device: Any = None, dtype: Any = None) -> Any: ...
 
 
 class FfnPart(Protocol):
-    """``ffn(d_model, d_ff, device=None, dtype=None) -> nn.Module`` mapping (..., d_model) to the same shape."""
+    """``ffn(d_model, d_ff, device=None, dtype=None) -> nn.Module`` mapping (..., d_model) to the
+    same shape."""
 
     def __call__(self, d_model: int, d_ff: int | None, *, device: Any = None, dtype: Any = None) -> Any: ...
 
 
 class PositionPart(Protocol):
-    """``position(theta, d_k, max_seq_len, device=None) -> nn.Module`` with ``forward(x, token_positions)``."""
+    """``position(theta, d_k, max_seq_len, device=None) -> nn.Module`` with ``forward(x,
+    token_positions)``."""
 
     def __call__(self, theta: float, d_k: int, max_seq_len: int, *, device: Any = None) -> Any: ...
 
@@ -127,7 +131,8 @@ class RolloutEnginePart(Protocol):
 
 
 class ParallelBackendPart(Protocol):
-    """``backend(**options) -> backend`` with setup, wrap_model, make_optimizer, after_backward, is_main, ..."""
+    """``backend(**options) -> backend`` with setup, wrap_model, make_optimizer, after_backward,
+    is_main, ..."""
 
     def __call__(self, **options: Any) -> Any: ...
 
@@ -136,7 +141,8 @@ class ParallelBackendPart(Protocol):
 
 
 class ScalingLawPart(Protocol):
-    """A class: ``fit(table, **options)`` and ``from_state(state)`` classmethods; ``predict_loss(params, tokens)``."""
+    """A class: ``fit(table, **options)`` and ``from_state(state)`` classmethods;
+    ``predict_loss(params, tokens)``."""
 
     @classmethod
     def fit(cls, table: Any, **options: Any) -> ScalingLawPart: ...
@@ -146,7 +152,8 @@ class ScalingLawPart(Protocol):
 
 
 class ExperimentBackendPart(Protocol):
-    """``backend(**options) -> backend`` with ``name``, ``validate(exp)``, ``cost(exp)`` and ``run(exp) -> row``."""
+    """``backend(**options) -> backend`` with ``name``, ``validate(exp)``, ``cost(exp)`` and
+    ``run(exp) -> row``."""
 
     def __call__(self, **options: Any) -> Any: ...
 
@@ -161,7 +168,8 @@ class HtmlExtractorPart(Protocol):
 
 
 class LanguageIdentifierPart(Protocol):
-    """``identify(text) -> (code, score)`` with a plain language code such as ``"en"`` and a score in [0, 1]."""
+    """``identify(text) -> (code, score)`` with a plain language code such as ``"en"`` and a score
+    in [0, 1]."""
 
     def __call__(self, text: str) -> tuple[str, float]: ...
 
@@ -190,7 +198,8 @@ class DocFilter(ABC):
 
 
 class DeduperPart(Protocol):
-    """``deduper(**options) -> deduper`` with ``reason`` and ``run(shards, output_directory, work_directory, executor)``."""
+    """``deduper(**options) -> deduper`` with ``reason`` and ``run(shards, output_directory,
+    work_directory, executor)``."""
 
     def __call__(self, **options: Any) -> Any: ...
 
@@ -221,7 +230,8 @@ class RLLoss(Protocol):
 
 
 class RLLossPart(Protocol):
-    """``loss(**options) -> RLLoss``: a callable object with a bool ``uses_old_log_probs`` (see :class:`RLLoss`)."""
+    """``loss(**options) -> RLLoss``: a callable object with a bool ``uses_old_log_probs`` (see
+    :class:`RLLoss`)."""
 
     def __call__(self, **options: Any) -> RLLoss: ...
 

@@ -46,7 +46,8 @@ def referenced_parts(registry: Registry, kind: str | None = None, name: str | No
             raise LmforgeError(f"{kind} {name!r} declares no reference, so there is nothing to check{why}")
         return [part]
     if kind is not None and kind not in registry.kinds():
-        raise UnknownPartError(f"no parts of kind {kind!r} are registered (kinds: {', '.join(registry.kinds())})")
+        kinds = ", ".join(registry.kinds())
+        raise UnknownPartError(f"no parts of kind {kind!r} are registered (kinds: {kinds})")
     return [p for p in registry if p.reference is not None and p.kind != "parity_check"
             and (kind is None or p.kind == kind)]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import importlib.util
 import importlib.metadata as md
+import importlib.util
 import os
 import sys
 import tomllib

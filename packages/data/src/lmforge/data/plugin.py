@@ -28,9 +28,11 @@ def register_language_identifiers(register):
 @hookimpl
 def register_classifiers(register):
     register("nsfw", _D + "classifiers:classify_nsfw",
-             description="fastText nsfw / non-nsfw classifier trained by `lmforge data train-classifier --task nsfw`.")
+             description="fastText nsfw / non-nsfw classifier trained by `lmforge data "
+                         "train-classifier --task nsfw`.")
     register("toxic_speech", _D + "classifiers:classify_toxic_speech",
-             description="fastText toxic / non-toxic classifier trained by `lmforge data train-classifier --task toxic`.")
+             description="fastText toxic / non-toxic classifier trained by `lmforge data "
+                         "train-classifier --task toxic`.")
     register("quality", _D + "classifiers:classify_quality",
              description="fastText wiki / cc quality classifier trained by `lmforge data train-quality`.")
     register("profanity_check", _D + "classifiers:classify_profanity_check", reference="toxic_speech",
@@ -54,14 +56,17 @@ def register_doc_filters(register):
 @hookimpl
 def register_dedupers(register):
     register("exact_line", _D + "shard_dedup:ExactLineDeduper",
-             description="Keep only lines that occur once in the whole corpus (document level; blank lines exempt).")
+             description="Keep only lines that occur once in the whole corpus (document level; "
+                         "blank lines exempt).")
     register("minhash", _D + "shard_dedup:MinHashDeduper",
-             description="MinHash + LSH near-duplicate removal, verified by true Jaccard, clustered by union-find.")
+             description="MinHash + LSH near-duplicate removal, verified by true Jaccard, "
+                         "clustered by union-find.")
 
 
 @hookimpl
 def register_executors(register):
-    register("local", _D + "executors:LocalExecutor", description="Multiprocessing (fork) over shards on this machine.")
+    register("local", _D + "executors:LocalExecutor", description="Multiprocessing (fork) over "
+        "shards on this machine.")
     register("ray", _D + "executors:RayExecutor", reference="local",
              description="Ray tasks over shards (ray imported on first use).")
 

@@ -22,7 +22,8 @@ def register_experiment_backends(register):
     register("surrogate", "lmforge.scaling.surrogate:SurrogateBackend",
              description="Known scaling law plus log-normal noise: instant 'runs' for tests and teaching.")
     register("train", "lmforge.scaling.train_backend:TrainBackend",
-             description="Really trains lmforge models with the model package's trainer for exactly a FLOPs budget.")
+             description="Really trains lmforge models with the model package's trainer for "
+                         "exactly a FLOPs budget.")
 
 
 @hookimpl

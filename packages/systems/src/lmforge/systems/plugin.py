@@ -34,10 +34,12 @@ PARALLEL_BACKENDS = {  # name -> (import string, description)
     "ddp_bucketed": ("backends:BucketedDDPBackend",
                      "DDP: async all-reduce of reverse-order buckets (bucket_size_mb)."),
     "zero1": ("backends:Zero1Backend", "ZeRO-1: optimizer state sharded across ranks."),
-    "fsdp": ("backends:FSDPBackend", "Our FSDP: sharded Linear/Embedding weights, all-gather + reduce-scatter."),
+    "fsdp": ("backends:FSDPBackend", "Our FSDP: sharded Linear/Embedding weights, all-gather + "
+        "reduce-scatter."),
     "torch_ddp": ("torch_backends:TorchDDPBackend", "torch DistributedDataParallel."),
     "torch_fsdp2": ("torch_backends:TorchFSDP2Backend", "torch FSDP2 (fully_shard)."),
-    "deepspeed": ("deepspeed_backend:DeepSpeedBackend", "DeepSpeed ZeRO stage 1/2/3 (option stage) with our optimizer."),
+    "deepspeed": ("deepspeed_backend:DeepSpeedBackend", "DeepSpeed ZeRO stage 1/2/3 (option "
+        "stage) with our optimizer."),
 }
 
 

@@ -15,13 +15,14 @@ def register_tokenizers(register):
              description="Byte-level BPE as GPT-2 uses it (pure Python, cached pre-tokens).")
     register("char", _PKG + "char:CharTokenizer",
              description="One id per Unicode character seen in a corpus, plus an unknown id.")
-    register("byte", _PKG + "byte_level:ByteTokenizer", description="UTF-8 bytes as ids 0-255, then special tokens.")
+    register("byte", _PKG + "byte_level:ByteTokenizer", description="UTF-8 bytes as ids 0-255, "
+        "then special tokens.")
     register("word", _PKG + "word:WordTokenizer",
              description="Words, whitespace and punctuation by regex; vocabulary from a corpus.")
     register("bpe-tiktoken", _PKG + "tiktoken_backend:TiktokenBPETokenizer",
              description="Our BPE vocabulary and merges run by tiktoken (same ids as bpe).", reference="bpe")
-    register("bpe-hf", _PKG + "hf_backend:HFBPETokenizer",
-             description="Our BPE vocabulary and merges run by HF tokenizers (same ids as bpe).", reference="bpe")
+    register("bpe-hf", _PKG + "hf_backend:HFBPETokenizer", reference="bpe",
+             description="Our BPE vocabulary and merges run by HF tokenizers (same ids as bpe).")
 
 
 @hookimpl
