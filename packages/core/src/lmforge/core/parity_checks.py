@@ -23,7 +23,8 @@ class Doc:
 _WORDS = ("the model learns from data and the data comes from the web so we filter it with care "
           "rules classifiers language scores lines paragraphs").split()
 _FIXED = [
-    "", " ", "one", "two words", "exactly three words", "\n\n\n", "a\nb\nc\nd",
+    "", " ", "one", "two words", "exactly three words", "\n\n\n", "a\nb\nc\nd", " \t\n \t\n  ",
+    "      padded      ",
     "Contact me at jane.doe@example.com or 555-123-4567 from 192.168.0.1.",
     "Der schnelle braune Fuchs springt über den faulen Hund.", "快速的棕色狐狸跳过了懒狗。",
     "# # # # # # # # # #", "lorem ipsum " * 400, "- item one\n- item two\n- item three\n- item four",
