@@ -47,7 +47,7 @@ def _part_ref(value: Any, key: str) -> PartRef:
         name = options.pop("name", None)
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{key}: a part table needs a name, e.g. {{name = \"...\", ...}}; "
-                "got {value!r}")
+                              f"got {value!r}")
         return PartRef(name, options)
     raise ConfigError(f"{key}: expected a part name or a table {{name = ..., <options>}}, got {value!r}")
 
