@@ -72,7 +72,8 @@ class NotCallableLoss:
 
 def test_rl_loss_factory_builds_a_callable_with_a_bool_flag():
     assert problems(CONTRACTS["rl_loss"], Loss) == []
-    assert problems(CONTRACTS["rl_loss"], LossWithoutFlag) == ["missing attribute 'uses_old_log_probs' (bool)"]
+    assert problems(CONTRACTS["rl_loss"], LossWithoutFlag) == [
+        "missing attribute 'uses_old_log_probs' (bool)"]
     found = problems(CONTRACTS["rl_loss"], NotCallableLoss)
     assert "missing method '__call__'" in found and any("must be bool" in p for p in found)
 
@@ -85,7 +86,8 @@ def test_violating_plugin_is_quarantined_with_one_error_naming_everything(fresh_
     host = get_host()
     assert not host.add_plugin(make_plugin(register_doc_filters=register), "violator", "violator-pkg", "0.1")
     error = host.plugins["violator"].error
-    assert error.startswith("ContractError: doc_filter 'bad' from violator-pkg breaks the doc_filter contract")
+    assert error.startswith(
+        "ContractError: doc_filter 'bad' from violator-pkg breaks the doc_filter contract")
     assert "missing method 'filter'" in error
     assert "fine" not in host.registry.names("doc_filter")  # nothing half-registered
     assert capsys.readouterr().err.count("skipped") == 1
