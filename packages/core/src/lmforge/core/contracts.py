@@ -236,6 +236,17 @@ class RLLossPart(Protocol):
     def __call__(self, **options: Any) -> RLLoss: ...
 
 
+class PreferenceLossPart(Protocol):
+    """``loss(beta=..., **options)`` -> ``fn(chosen_logratios, rejected_logratios, chosen_lengths,
+    rejected_lengths)``.
+
+    The built loss returns the per-pair loss; log-ratios are the policy's minus the reference model's
+    summed log-probs of the chosen and rejected responses (tensors of shape (pairs,)).
+    """
+
+    def __call__(self, *, beta: float = 0.1, **options: Any) -> Any: ...
+
+
 class RewardPart(Protocol):
     """``reward(response, ground_truth) -> {"reward": float, ...}`` (other keys are logged components)."""
 
@@ -323,6 +334,8 @@ CONTRACTS: dict[str, Contract] = {c.kind: c for c in [
     Contract("rl_loss", RLLossPart, "callable", _FACTORY_OPTIONS, {
         "__call__": _c("log_probs", advantages=None, old_log_probs=None, response_mask=None)},
         attributes={"uses_old_log_probs": bool}),
+    Contract("preference_loss", PreferenceLossPart, "callable", _c(beta=None), {
+        "__call__": _c("chosen_logratios", "rejected_logratios", "chosen_lengths", "rejected_lengths")}),
     Contract("reward", RewardPart, "callable", _c("response", "ground_truth")),
     Contract("task", TaskPart, "callable", _c("split", "size", "seed")),
     Contract("metrics_logger", MetricsLoggerPart, "callable", _c("run_dir", start_time_s=None), {

@@ -147,6 +147,12 @@ def register_rl_losses(register):
     """Policy-gradient losses (contracts ``RLLossPart``, ``RLLoss``): ``factory(**options) -> loss`` with ``uses_old_log_probs``."""
 
 
+@registers("preference_loss")
+def register_preference_losses(register):
+    """DPO-family losses (contract ``PreferenceLossPart``): ``factory(beta, **options)`` -> ``loss(chosen_logratios,
+    rejected_logratios, chosen_lengths, rejected_lengths) -> per-pair loss`` (log-ratios: policy minus reference)."""
+
+
 @registers("reward")
 def register_rewards(register):
     """Reward functions (contract ``RewardPart``): ``fn(response, ground_truth) -> {"reward": float, ...}``."""
