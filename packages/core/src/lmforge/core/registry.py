@@ -44,15 +44,6 @@ class Part:
         """True while ``obj`` is still an unresolved import string."""
         return isinstance(self.obj, str)
 
-    @property
-    def target(self) -> str:
-        """Where the part lives: its import string, or module:qualname of the object."""
-        if self.lazy:
-            return self.obj
-        module = getattr(self.obj, "__module__", None) or type(self.obj).__module__
-        qualname = getattr(self.obj, "__qualname__", None) or type(self.obj).__qualname__
-        return f"{module}:{qualname}"
-
 
 def resolve_import_string(target: str) -> Any:
     module, _, attr = target.partition(":")
