@@ -177,3 +177,25 @@ def test_listing_plugins_never_imports_torch():
                          check=True, timeout=120).stdout
     assert "rmsnorm" in out or "jsonl" in out
     assert out.strip().splitlines()[-1] == "HEAVY []"
+
+
+def test_plugins_check_resolves_and_checks_every_part(fresh_host, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from lmforge.core.cli import build_cli
+
+    (tmp_path / "checked_parts.py").write_text("def wrong(html):\n    return html\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = CliRunner().invoke(build_cli(), ["plugins", "--check"])
+    assert result.exit_code == 0 and "contracts: " in result.output and "parts pass" in result.output
+
+    def register(register):
+        register("wrong", "checked_parts:wrong")
+        register("gone", "checked_parts:gone")
+
+    assert get_host().add_plugin(make_plugin(register_html_extractors=register), "checked", "checked-pkg")
+    result = CliRunner().invoke(build_cli(), ["plugins", "--check", "--kind", "html_extractor"])
+    assert result.exit_code == 1
+    assert "contracts: 0 of 2 parts pass" in result.output
+    assert "html_extractor 'wrong' from checked-pkg breaks" in result.output
+    assert "html_extractor 'gone' from checked-pkg: cannot import" in result.output

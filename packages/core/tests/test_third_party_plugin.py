@@ -63,6 +63,14 @@ def test_lmforge_plugins_lists_the_example_without_importing_torch(installed):
     assert out.strip().splitlines()[-1] == "NO TORCH"
 
 
+def test_lmforge_plugins_check_passes_for_the_example(installed):
+    env = {**os.environ, "PYTHONPATH": str(installed), "LMFORGE_PLUGINS": "core,example"}
+    proc = subprocess.run([sys.executable, "-m", "lmforge.core", "plugins", "--check"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "contracts: " in proc.stdout and "parts pass" in proc.stdout
+
+
 def test_example_parts_meet_their_contracts_and_work(site):
     torch = pytest.importorskip("torch")
     part = get_host().registry.part("doc_filter", "min_words")

@@ -6,6 +6,7 @@ import importlib.metadata as md
 
 import click
 
+from .contract_check import ContractError, check_part
 from .plugins import FIRST_PARTY, get_host
 
 
@@ -17,7 +18,9 @@ def format_table(rows: list[list[str]], header: list[str]) -> str:
 
 @click.command("plugins")
 @click.option("--kind", default=None, help="Only parts of this kind.")
-def plugins_command(kind: str | None) -> None:
+@click.option("--check", is_flag=True,
+              help="Also import every listed part and check it against its kind's contract.")
+def plugins_command(kind: str | None, check: bool) -> None:
     """List every registered part by kind, with its package and version, and any broken plugin."""
     host = get_host()
     parts = [p for p in host.registry if kind is None or p.kind == kind]
@@ -31,6 +34,25 @@ def plugins_command(kind: str | None) -> None:
         click.echo("\nbroken plugins (skipped):")
         for b in host.broken:
             click.echo(f"  {b.name} ({b.package} {b.version}): {b.error}")
+    if check:
+        failures = contract_failures(host.registry, parts)
+        click.echo(f"\ncontracts: {len(parts) - len(failures)} of {len(parts)} parts pass")
+        for failure in failures:
+            click.echo(f"  {failure}")
+        if failures:
+            raise click.exceptions.Exit(1)
+
+
+def contract_failures(registry, parts) -> list[str]:
+    """Resolve each part (importing it) and check it against its contract; one line per failure."""
+    failures = []
+    for p in parts:
+        try:
+            check_part(p.kind, p.name, p.package, registry.get(p.kind, p.name))
+        except Exception as e:  # an import error is as much a broken part as a contract violation
+            failures.append(str(e) if isinstance(e, ContractError) else
+                            f"{p.kind} {p.name!r} from {p.package}: {type(e).__name__}: {e}")
+    return failures
 
 
 @click.command("version")

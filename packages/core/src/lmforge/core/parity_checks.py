@@ -1,4 +1,5 @@
-"""Parity checks core can register without torch: ``doc_filter`` (same decisions on a corpus).
+"""Parity checks core can register without torch: ``doc_filter`` (same decisions on a corpus),
+``reward`` (same rewards on fixed pairs), ``executor`` (same results of one mapped function).
 
 Checks for tensor kinds (attention, norm, ffn, ...) live with the packages that own those kinds.
 """
@@ -67,3 +68,38 @@ def doc_filter_parity(candidate: type, reference: type, texts: list[str] | None 
     detail = "" if not disagree else (f"{len(disagree)} of {len(texts)} documents differ, first "
                                       f"{texts[disagree[0]][:60]!r}")
     return ParityResult(error, 0.0, not disagree, detail)
+
+
+_REWARD_CASES = [("42", "42"), (" 42 ", "42"), ("41", "42"), ("", "42"), ("0.5", "1/2"), ("3.0", "3"),
+                 ("<think>so</think> <answer>7</answer>", "7"), ("<answer>7</answer>", "7"),
+                 ("the answer is 12", "12"), ("x = 2", "2"), ("-3", "-3"), ("1,000", "1000")]
+
+
+def reward_parity(candidate, reference, cases: list[tuple[str, str]] | None = None,
+                  **options: Any) -> ParityResult:
+    """Both reward functions on (response, ground truth) pairs: the largest difference in ``reward``."""
+    cases = _REWARD_CASES if cases is None else cases
+    errors = [abs(float(candidate(r, g, **options)["reward"]) - float(reference(r, g, **options)["reward"]))
+              for r, g in cases]
+    worst = max(range(len(errors)), key=errors.__getitem__)
+    detail = "" if errors[worst] == 0 else f"largest difference on {cases[worst]!r}"
+    return ParityResult(errors[worst], 0.0, errors[worst] == 0, detail)
+
+
+def _collatz_steps(n: int) -> int:
+    """A little CPU work per item, deterministic (module level: executors pickle it)."""
+    steps = 0
+    while n != 1:
+        n = 3 * n + 1 if n % 2 else n // 2
+        steps += 1
+    return steps
+
+
+def executor_parity(candidate, reference, items: int = 64, **options: Any) -> ParityResult:
+    """Both executors map one function over the same items: same results, in the same order."""
+    inputs = list(range(1, items + 1))
+    got = candidate(**options).map(_collatz_steps, inputs, desc="parity")
+    want = reference(**options).map(_collatz_steps, inputs, desc="parity")
+    wrong = sum(a != b for a, b in zip(got, want)) + abs(len(got) - len(want))
+    detail = "" if not wrong else f"{wrong} of {len(inputs)} results differ or are missing"
+    return ParityResult(wrong / len(inputs), 0.0, wrong == 0, detail)

@@ -1,4 +1,4 @@
-"""The core plugin: metrics loggers, the doc_filter parity check, and the ``plugins`` / ``version`` /
+"""The core plugin: metrics loggers, the pure-Python parity checks, and the ``plugins`` / ``version`` /
 ``parity`` commands."""
 
 from .cli_commands import parity_command, plugins_command, version_command
@@ -14,8 +14,13 @@ def register_metrics_loggers(register):
 
 @hookimpl
 def register_parity_checks(register):
-    register("doc_filter", "lmforge.core.parity_checks:doc_filter_parity",
+    checks = "lmforge.core.parity_checks:"
+    register("doc_filter", checks + "doc_filter_parity",
              description="Same keep/drop decisions and the same kept text on a 200-document corpus.")
+    register("reward", checks + "reward_parity",
+             description="Same reward on fixed (response, ground truth) pairs, tolerance zero.")
+    register("executor", checks + "executor_parity",
+             description="Same results, in order, for one function mapped over 64 items.")
 
 
 @hookimpl
