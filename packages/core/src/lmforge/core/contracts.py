@@ -78,6 +78,18 @@ class TokenizerPart(Protocol):
     def save(self, directory: Any) -> Any: ...
 
 
+class BpeTrainerPart(Protocol):
+    """``train(paths, vocab_size, special_tokens, *, pattern, workers, progress) -> (vocab, merges)``.
+
+    ``vocab`` maps id -> bytes, ``merges`` is the ordered list of merged byte pairs; the same input gives
+    the same result whichever trainer runs (a reference-checked alternative must match exactly).
+    """
+
+    def __call__(self, input_path: Any, vocab_size: int, special_tokens: list[str] | None = None, *,
+                 pattern: str = "gpt2", workers: int | None = None,
+                 progress: bool = False) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]: ...
+
+
 # --- model ----------------------------------------------------------------------------------------
 
 
@@ -310,6 +322,8 @@ CONTRACTS: dict[str, Contract] = {c.kind: c for c in [
     Contract("tokenizer", TokenizerPart, "class", None, {
         "load": _c("directory"), "encode": _c("text"), "decode": _c("ids"),
         "encode_iterable": _c("iterable"), "save": _c("directory"), "vocab_size": None}),
+    Contract("bpe_trainer", BpeTrainerPart, "callable",
+             _c("input_path", "vocab_size", "special_tokens", pattern=None, workers=None, progress=None)),
     Contract("attention", AttentionPart, "callable", _c("q", "k", "v", mask=None, is_causal=None)),
     Contract("norm", NormPart, "callable", _c("d_model", device=None, dtype=None)),
     Contract("ffn", FfnPart, "callable", _c("d_model", "d_ff", device=None, dtype=None)),

@@ -47,6 +47,12 @@ def register_tokenizers(register):
     """Tokenizers (contract ``TokenizerPart``): classes with ``load(dir)``, encode/decode/encode_iterable/save/vocab_size."""
 
 
+@registers("bpe_trainer")
+def register_bpe_trainers(register):
+    """BPE trainers (contract ``BpeTrainerPart``): ``fn(paths, vocab_size, special_tokens, *, pattern, workers,
+    progress) -> (vocab, merges)``."""
+
+
 # --- model ----------------------------------------------------------------------------------------
 
 
