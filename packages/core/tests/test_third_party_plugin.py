@@ -81,10 +81,19 @@ def test_example_parts_meet_their_contracts_and_work(site):
     assert min_words.filter(SimpleNamespace(text="one", metadata={})) == (False, "fewer than 3 words")
 
     attention = get_part("attention", "plain_softmax")
-    q, k, v = (torch.randn(2, 3, 5, 8, generator=torch.Generator().manual_seed(i)) for i in range(3))
-    expected = torch.softmax((q @ k.transpose(-1, -2) / 8 ** 0.5).masked_fill(
-        ~torch.ones(5, 5, dtype=torch.bool).tril(), float("-inf")), -1) @ v
-    torch.testing.assert_close(attention(q, k, v, is_causal=True), expected)
+    reference = pytest.importorskip("lmforge.model.attention").scaled_dot_product_attention
+    gen = torch.Generator().manual_seed(0)
+    for (n, m), causal, masked in [((5, 5), True, False), ((3, 7), True, True), ((4, 6), False, True)]:
+        q = torch.randn(2, 3, n, 8, generator=gen, requires_grad=True)
+        k, v = (torch.randn(2, 3, m, 8, generator=gen, requires_grad=True) for _ in range(2))
+        mask = torch.rand(n, m, generator=gen) > 0.3 if masked else None
+        if mask is not None:
+            mask[:, 0] = True  # every query may attend somewhere
+        out = attention(q, k, v, mask=mask, is_causal=causal)
+        want = reference(q, k, v, mask=mask, is_causal=causal)
+        torch.testing.assert_close(out, want)
+        grads = torch.autograd.grad(out.square().sum(), (q, k, v))
+        torch.testing.assert_close(grads, torch.autograd.grad(want.square().sum(), (q, k, v)))
 
     loss = get_part("rl_loss", "reinforce_example")()
     assert loss.uses_old_log_probs is False
