@@ -51,11 +51,6 @@ class Contract:
     methods: dict[str, Call | None] = field(default_factory=dict)
     attributes: dict[str, type] = field(default_factory=dict)
 
-    @property
-    def summary(self) -> str:
-        doc = (self.protocol.__doc__ or "").strip()
-        return doc.splitlines()[0] if doc else ""
-
 
 # --- tokenize -------------------------------------------------------------------------------------
 
