@@ -139,7 +139,8 @@ def _resume_checkpoint(run_dir: Path, cfg: TrainConfig, backend) -> tuple[Path |
         _say(backend, f"skipping checkpoint {bad.name}: {reason}")
     if ckpt is None:
         if skipped:
-            raise CheckpointError(f"nothing to resume: no checkpoint in {run_dir} verifies (see above)")
+            reasons = "; ".join(reason for _, reason in skipped)
+            raise CheckpointError(f"nothing to resume: no checkpoint in {run_dir} verifies ({reasons})")
         _say(backend, f"{run_dir} has no checkpoint yet; starting it from step 0")
         return None, {}
     if skipped:
