@@ -18,7 +18,6 @@ from lmforge.model.accounting import (
     count_parameters,
     flops_per_token,
     memory_bytes,
-    training_flops,
     width_sweep,
 )
 from lmforge.model.losses import cross_entropy
@@ -81,7 +80,8 @@ def _real_flops(model, batch, context, vocab, backward):
 
 def test_third_party_ffn_parameters_and_flops_are_measured(third_party_ffn):
     d, L, T, V = 48, 3, 16, 101
-    cfg = ModelConfig(vocab_size=V, context_length=T, d_model=d, num_layers=L, num_heads=4, ffn=third_party_ffn)
+    cfg = ModelConfig(vocab_size=V, context_length=T, d_model=d, num_layers=L, num_heads=4,
+                      ffn=third_party_ffn)
     model = TransformerLM.from_config(cfg)
     counts = count_parameters(cfg)
     assert counts["total"] == sum(p.numel() for p in model.parameters())

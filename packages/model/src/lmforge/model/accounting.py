@@ -63,11 +63,15 @@ def _component(module_path: str) -> str:
         parts[0], "other")
 
 
+def _one_layer(key: tuple) -> tuple:
+    """The cache key of the one-block model that is measured (depth only multiplies)."""
+    return tuple((k, 1 if k == "num_layers" else v) for k, v in key)
+
+
 @functools.lru_cache(maxsize=4096)
-def _parameters(key: tuple) -> dict:
+def _block_parameters(key: tuple) -> dict:
     model = _build(key)
-    layers = dict(key)["num_layers"]
-    out: dict[str, int] = defaultdict(int)
+    out: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))  # (outside the blocks, per block)
     seen: set[int] = set()
     for path, module in model.named_modules():
         for p in module.parameters(recurse=False):
@@ -75,17 +79,20 @@ def _parameters(key: tuple) -> dict:
                 continue
             seen.add(id(p))
             in_block = path.startswith(BLOCK_PREFIX + ".") or path == BLOCK_PREFIX
-            out[_component(path)] += p.numel() * (layers if in_block else 1)
-    per_layer = sum(p.numel() for p in model.layers[0].parameters())
-    return {**out, "per_layer": per_layer}
+            outside, block = out[_component(path)]
+            out[_component(path)] = (outside, block + p.numel()) if in_block else (outside + p.numel(), block)
+    return dict(out)
 
 
 def count_parameters(cfg) -> dict:
     """Parameter counts: total, embedding, non_embedding, and by component (summed over layers)."""
-    c = _parameters(_key(cfg))
-    out = {k: c.get(k, 0) for k in ("token_embeddings", *PROJECTIONS, "attention_other", "ffn", "norms",
-                                    "block_other", "other", "lm_head")}
-    out["per_layer"] = c["per_layer"]
+    key = _key(cfg)
+    layers = dict(key)["num_layers"]
+    c = _block_parameters(_one_layer(key))
+    names = ("token_embeddings", *PROJECTIONS, "attention_other", "ffn", "norms", "block_other", "other",
+             "lm_head")
+    out = {k: c.get(k, (0, 0))[0] + layers * c.get(k, (0, 0))[1] for k in names}
+    out["per_layer"] = sum(block for _, block in c.values())
     out["attention"] = sum(out[k] for k in PROJECTIONS) + out["attention_other"]
     out["embedding"] = out["token_embeddings"]
     out["total"] = sum(v for k, v in out.items() if k not in ("per_layer", "attention", "embedding"))
@@ -123,7 +130,7 @@ def flops_per_token(cfg, context_length: int | None = None) -> dict:
     """Forward FLOPs per token by component (summed over layers), plus totals; see the module doc."""
     key = _key(cfg)
     T = int(context_length or dict(key)["context_length"])
-    per_block = _forward_flops(key, T)
+    per_block = _forward_flops(_one_layer(key), T)
     layers = dict(key)["num_layers"]
     once = ("lm_head", "other")  # outside the blocks: the head is computed even when its weights are tied
     out = {k: v if k in once else layers * v for k, v in per_block.items()}
@@ -213,7 +220,7 @@ def memory_bytes(cfg, batch_size: int = 1, context_length: int | None = None, pa
     n = count_parameters(cfg)["total"]
     pb = getattr(torch, param_dtype).itemsize
     act_dtype = activation_dtype or param_dtype
-    outside, per_block = _activations(key, batch_size, T, act_dtype)
+    outside, per_block = _activations(_one_layer(key), batch_size, T, act_dtype)
     m = dict(key)
     layers, segment = m["num_layers"], m["checkpoint_activations"]
     if segment:
@@ -222,7 +229,7 @@ def memory_bytes(cfg, batch_size: int = 1, context_length: int | None = None, pa
     else:
         blocks = layers * per_block
     out = {"weights": n * pb, "gradients": n * pb,
-           "optimizer_state": round(n * _optimizer_bytes_per_parameter(key, optimizer)),
+           "optimizer_state": round(n * _optimizer_bytes_per_parameter(_one_layer(key), optimizer)),
            "activations": outside + blocks}
     out["total"] = sum(out.values())
     return out

@@ -94,10 +94,10 @@ def accounting_report(cfg, batch: int, context: int, dtype: str) -> str:
     p = acc.count_parameters(cfg)
     f = acc.flops_per_token(cfg, context)
     m = acc.memory_bytes(cfg, batch_size=batch, context_length=context, param_dtype=dtype)
-    out = ["Parameters (measured from the built module)", _table([(k, f"{p[k]:,}", _human(p[k])) for k in (
-        "token_embeddings", "q_proj", "k_proj", "v_proj", "output_proj", "attention_other", "ffn", "norms",
-        "block_other", "other", "lm_head", "embedding", "non_embedding", "total")], ("component", "count", "")),
-        ""]
+    components = ("token_embeddings", "q_proj", "k_proj", "v_proj", "output_proj", "attention_other", "ffn",
+                  "norms", "block_other", "other", "lm_head", "embedding", "non_embedding", "total")
+    out = ["Parameters (measured from the built module)",
+           _table([(k, f"{p[k]:,}", _human(p[k])) for k in components], ("component", "count", "")), ""]
     rows = [(k, _human(f[k]), _human(2 * f[k]), f"{f[k] / f['total_forward']:.1%}") for k in (
         "q_proj", "k_proj", "v_proj", "output_proj", "attention_context", "ffn", "norms", "block_other",
         "lm_head", "other", "total_forward")]
