@@ -202,8 +202,15 @@ def _optimizer_bytes_per_parameter(key: tuple, optimizer: str) -> float:
     params = list(model.parameters())
     for p in params:
         p.grad = torch.zeros_like(p)
-    opt = resolve_part("optimizer", optimizer)(params, lr=1e-3)
-    opt.step()
+    try:
+        opt = resolve_part("optimizer", optimizer)(params, lr=1e-3)
+        opt.step()
+    except Exception as e:  # e.g. an optimizer that reads a value (.item()) off its state
+        from lmforge.core import LmforgeError
+
+        raise LmforgeError(f"cannot measure the state of optimizer {optimizer!r} on the meta device "
+                           f"({type(e).__name__}: {e}); `lmforge train --force` skips the memory "
+                           "check") from e
     state = sum(t.numel() * t.element_size() for s in opt.state.values() for t in s.values()
                 if isinstance(t, torch.Tensor))
     return state / sum(p.numel() for p in params)
