@@ -116,10 +116,11 @@ def _resolve_run_dir(cfg: TrainConfig, backend, resume: str | Path | None):
         path = Path(cfg.run_dir)
         if backend.is_main:
             lock = lock_dir(path, "run directory")
-            if (path / "metrics.jsonl").exists() or (path / "checkpoints").exists():
+        if (path / "metrics.jsonl").exists() or (path / "checkpoints").exists():  # every rank: all refuse
+            if lock is not None:
                 lock.release()
-                raise ConfigError(f"run_dir {path} already holds a run; continue it with --resume {path} "
-                                  "or pick another directory")
+            raise ConfigError(f"run_dir {path} already holds a run; continue it with --resume {path} "
+                              "or pick another directory")
         return path, lock
     path = new_run_dir(cfg.out, cfg.name or None) if backend.is_main else None
     if backend.is_main:
