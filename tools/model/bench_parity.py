@@ -28,7 +28,7 @@ def reference_loop(cfg) -> list[tuple[int, float]]:
     from lmforge.model import TransformerLM, cosine_lr, get_batch
     from lmforge.model.train_setup import load_data
 
-    train, val = load_data(cfg)
+    train, val, _ = load_data(cfg)
     ctx, bs, steps = cfg.model.context_length, cfg.train.batch_size, cfg.train.max_steps
     torch.manual_seed(cfg.seed)
     model = TransformerLM.from_config(cfg.model)

@@ -135,7 +135,7 @@ def test_bad_config_is_one_clear_error(tmp_path):
     with pytest.raises(ConfigError):
         load_config(PipelineConfig, data={"output_dir": "x", "filters": [{"nam": "gopher"}]})
     cfg = load_config(PipelineConfig, data={"output_dir": str(tmp_path / "o"), "input": {"paths": ["nope*"]}})
-    with pytest.raises(ConfigError, match="no input files"):
+    with pytest.raises(ConfigError, match="input.paths: 'nope\\*' matches no file"):  # issue 12 case 8
         run_pipeline(cfg)
     (tmp_path / "a.jsonl").write_text('{"text": "x"}\n')
     cfg = load_config(

@@ -53,7 +53,7 @@ def test_token_and_flops_budgets_stop_the_run(tmp_path):
     (["model.attention=flash9"], "unknown attention 'flash9'.*known: .*reference"),
     (["optimizer.name=sgd"], "unknown optimizer 'sgd'.*known: .*adamw"),
     (["model.context_length=64", "data.val_fraction=0.001"], "shorter than model.context_length"),
-    (["model.vocab_size=40"], "larger than model.vocab_size"),
+    (["model.vocab_size=40"], "tokenizer with 61 tokens but model.vocab_size = 40"),
     (["train.batch_size=7", "train.grad_accum=2"], "divisible by train.grad_accum"),
 ])
 def test_bad_config_fails_fast_with_one_line(tmp_path, overrides, message):
@@ -144,17 +144,6 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path):
     assert _train_losses(resumed) == _train_losses(reference)
     vals = lambda run: [(r["step"], r["val_loss"]) for r in read_metrics(run) if "val_loss" in r]
     assert vals(resumed) == vals(reference)
-
-
-def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path):
-    proc = _start_child(tmp_path, OVERRIDES)
-    _wait_for_checkpoint(tmp_path, proc)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0, out
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["status"] == "interrupted" and 10 <= summary["step"] < 60
-    assert (tmp_path / "run" / "checkpoints" / f"step_{summary['step']:07d}").is_dir()
 
 
 def test_resume_refuses_a_different_model(tmp_path):

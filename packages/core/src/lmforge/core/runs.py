@@ -3,7 +3,8 @@
 A run directory holds ``config.toml`` (the resolved config), ``metrics.jsonl`` (one JSON object per
 logged step), checkpoints, the tokenizer and plots. Every file that must survive a crash is written
 to a temporary file in the same folder, fsynced, then renamed over the target, so a reader never
-sees half a file.
+sees half a file. The file gets the mode any new file would get under the process's umask (a temp
+file alone would be 0600).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
@@ -38,6 +40,12 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read the umask is to set it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -33,6 +33,8 @@ def _input_files(cfg: PipelineConfig) -> list[Path]:
     files: list[Path] = []
     for pattern in cfg.input.paths:
         matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            raise ConfigError(f"input.paths: {pattern!r} matches no file")
         for m in matches:
             p = Path(m)
             if p.is_dir():

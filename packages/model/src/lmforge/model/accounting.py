@@ -1,154 +1,139 @@
-"""Parameters, FLOPs and memory of a Transformer, computed from its config alone.
+"""Parameters, FLOPs and memory of a TransformerLM, measured from the module its config builds.
 
-Everything here is arithmetic on a config object: a ``ModelConfig`` or any object with its field
-names (``vocab_size, context_length, d_model, num_layers, num_heads, num_kv_heads, d_ff, ffn, norm,
-position, tie_embeddings``). Two extra knobs, absent from ``ModelConfig``, let the same code describe
-GPT-2: ``bias`` (biases on every attention and FFN projection) and ``position = "learned"`` (a learned
-position table of ``context_length`` rows); ``ffn = "gelu_mlp"`` counts like ``silu_mlp``.
+Nothing here looks a part up by name. The model is built on the meta device (shapes only: no memory,
+no init time); parameters are counted per module; FLOPs are counted by torch's ``FlopCounterMode``
+while a forward runs on meta tensors, attributed to the module that ran them; activation memory is
+what autograd saves for backward; optimizer state is what the configured optimizer allocates in one
+step. A third-party attention, norm, FFN or optimizer is therefore counted as it really is.
+
+Every block of a ``TransformerLM`` is built from the same arguments, so one block is measured and
+multiplied by ``num_layers``: a 128-layer shape costs what a 1-layer one does (scaling searches count
+thousands of shapes).
 
 Conventions (stated once so that numbers can be checked by hand):
-- A matrix multiply of an (in -> out) projection costs 2 * in * out FLOPs per token. Only matmuls
-  are counted; norms, softmax, RoPE, activations and bias adds are O(d) per token and left out.
-- Attention scores (Q K^T) and the weighted sum (P V) each cost 2 * num_heads * head_dim * T per token
-  with T the context length: the full T x T matrix is computed, as the reference kernel does and as
-  the PaLM/nanoGPT MFU formula assumes. Causal kernels that skip the upper triangle do half of it.
-- Backward = 2 x forward, so one training token costs 3 x forward (the "6N" rule, made exact here).
-- "embedding" parameters are the token (and learned position) tables. An untied LM head is counted
-  as non-embedding, reported separately as "lm_head"; when tied it costs no parameters.
+- FLOPs are ``FlopCounterMode``'s: 2 per multiply-add in matmuls and attention kernels; norms,
+  softmax, activations and adds count 0. The reference attention materialises the full T x T score
+  matrix, and the fused kernels are counted the same way (the PaLM/nanoGPT MFU convention).
+- Backward = 2 x forward (one product for the input's gradient, one for the weight's), so a training
+  token costs 3 x forward: the "6N" rule, made exact.
+- "embedding" parameters are the token table; an untied LM head is non-embedding ("lm_head"); a tied
+  head is counted once, as the embedding.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+import dataclasses
+import functools
+import math
+from collections import defaultdict
 
-# Published GPT-2 shapes (Radford et al. 2019). Their parameter counts with the GPT-2 layout
-# (learned positions, biases, layernorm, 4x GELU MLP, tied head) are 124M / 355M / 774M / 1.56B.
-GPT2_SIZES = {
-    "small": dict(d_model=768, num_layers=12, num_heads=12),
-    "medium": dict(d_model=1024, num_layers=24, num_heads=16),
-    "large": dict(d_model=1280, num_layers=36, num_heads=20),
-    "xl": dict(d_model=1600, num_layers=48, num_heads=25),
-}
-
-DTYPE_BYTES = {"float32": 4, "fp32": 4, "bfloat16": 2, "bf16": 2, "float16": 2, "fp16": 2, "float64": 8}
+PROJECTIONS = ("q_proj", "k_proj", "v_proj", "output_proj")
+BLOCK_PREFIX = "layers.0"
 
 
-@dataclass(frozen=True)
-class Architecture:
-    """The resolved numbers accounting needs; ``from_config`` fills defaults the way the model does."""
+def _key(cfg) -> tuple:
+    """A hashable copy of a ``ModelConfig`` (or any dataclass with its fields), for the caches."""
+    from .config import ModelConfig
 
-    vocab_size: int
-    context_length: int
-    d_model: int
-    num_layers: int
-    num_heads: int
-    num_kv_heads: int
-    d_ff: int
-    ffn: str = "swiglu"
-    norm: str = "rmsnorm"
-    position: str = "rope"
-    tie_embeddings: bool = False
-    bias: bool = False
-
-    @property
-    def head_dim(self) -> int:
-        return self.d_model // self.num_heads
-
-    @property
-    def kv_dim(self) -> int:
-        return self.num_kv_heads * self.head_dim
-
-    @classmethod
-    def from_config(cls, cfg) -> Architecture:
-        if isinstance(cfg, Architecture):
-            return cfg
-        ffn = getattr(cfg, "ffn", "swiglu")
-        d_model = int(cfg.d_model)
-        d_ff = getattr(cfg, "d_ff", None) or default_d_ff(d_model, ffn)
-        return cls(
-            vocab_size=int(cfg.vocab_size), context_length=int(cfg.context_length), d_model=d_model,
-            num_layers=int(cfg.num_layers), num_heads=int(cfg.num_heads),
-            num_kv_heads=int(getattr(cfg, "num_kv_heads", None) or cfg.num_heads), d_ff=int(d_ff),
-            ffn=ffn, norm=getattr(cfg, "norm", "rmsnorm"), position=getattr(cfg, "position", "rope"),
-            tie_embeddings=bool(getattr(cfg, "tie_embeddings", False)),
-            bias=bool(getattr(cfg, "bias", False)),
-        )
+    if not isinstance(cfg, ModelConfig):
+        names = {f.name for f in dataclasses.fields(ModelConfig)}
+        cfg = ModelConfig(**{k: v for k, v in vars(cfg).items() if k in names})
+    return tuple(dataclasses.asdict(cfg).items())
 
 
-def default_d_ff(d_model: int, ffn: str) -> int:
-    """The model's default FFN width: 4 d for plain MLPs, about 8/3 d (a multiple of 64) for SwiGLU."""
-    if ffn != "swiglu":
-        return 4 * d_model
-    try:  # the model's own rule wins, so that counts always match the built module
-        from .layers import default_swiglu_d_ff
-    except ImportError:  # no torch: the same rule, restated
-        return max(64, int(round(8 * d_model / 3 / 64)) * 64)
-    return int(default_swiglu_d_ff(d_model))
+def _build(key: tuple, num_layers: int = 1, context_length: int | None = None, dtype=None):
+    from .config import ModelConfig
+    from .transformer import TransformerLM
+
+    cfg = dataclasses.replace(ModelConfig(**dict(key)), num_layers=num_layers, checkpoint_activations=0)
+    if context_length is not None:
+        cfg = dataclasses.replace(cfg, context_length=context_length)
+    return TransformerLM.from_config(cfg, device="meta", dtype=dtype)
 
 
-def gpt2_architecture(size: str, vocab_size: int = 50257, context_length: int = 1024) -> Architecture:
-    """GPT-2 in this module's vocabulary: learned positions, biases, layernorm, 4x MLP, tied head."""
-    if size not in GPT2_SIZES:
-        raise ValueError(f"unknown GPT-2 size {size!r}; known: {', '.join(GPT2_SIZES)}")
-    s = GPT2_SIZES[size]
-    return Architecture(
-        vocab_size=vocab_size, context_length=context_length, num_kv_heads=s["num_heads"],
-        d_ff=4 * s["d_model"], ffn="gelu_mlp", norm="layernorm", position="learned", tie_embeddings=True,
-        bias=True, **s,
-    )
+def _component(module_path: str) -> str:
+    """Which row of the parameter table a module's own parameters belong to (by its place in the model)."""
+    parts = module_path.split(".")
+    if parts[0] == "layers":
+        sub = parts[2] if len(parts) > 2 else ""
+        if sub == "attn":
+            return parts[3] if len(parts) > 3 and parts[3] in PROJECTIONS else "attention_other"
+        return {"ffn": "ffn", "ln1": "norms", "ln2": "norms"}.get(sub, "block_other")
+    return {"token_embeddings": "token_embeddings", "lm_head": "lm_head", "ln_final": "norms"}.get(
+        parts[0], "other")
 
 
-def _norm_params(a: Architecture) -> int:
-    return {"rmsnorm": a.d_model, "layernorm": 2 * a.d_model, "none": 0}.get(a.norm, a.d_model)
+def _one_layer(key: tuple) -> tuple:
+    """The cache key of the one-block model that is measured (depth only multiplies)."""
+    return tuple((k, 1 if k == "num_layers" else v) for k, v in key)
 
 
-def _ffn_matrices(a: Architecture) -> int:
-    return 3 if a.ffn == "swiglu" else 2
+@functools.lru_cache(maxsize=4096)
+def _block_parameters(key: tuple) -> dict:
+    model = _build(key)
+    out: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))  # (outside the blocks, per block)
+    seen: set[int] = set()
+    for path, module in model.named_modules():
+        for p in module.parameters(recurse=False):
+            if id(p) in seen:  # a tied weight is counted once, where it is first owned
+                continue
+            seen.add(id(p))
+            in_block = path.startswith(BLOCK_PREFIX + ".") or path == BLOCK_PREFIX
+            outside, block = out[_component(path)]
+            out[_component(path)] = (outside, block + p.numel()) if in_block else (outside + p.numel(), block)
+    return dict(out)
 
 
 def count_parameters(cfg) -> dict:
     """Parameter counts: total, embedding, non_embedding, and by component (summed over layers)."""
-    a = Architecture.from_config(cfg)
-    d, L = a.d_model, a.num_layers
-    b = int(a.bias)
-    q = d * d + b * d
-    kv = d * a.kv_dim + b * a.kv_dim
-    o = d * d + b * d
-    ffn = _ffn_matrices(a) * d * a.d_ff + b * ((_ffn_matrices(a) - 1) * a.d_ff + d)
-    norms_per_layer = 2 * _norm_params(a)
-    per_layer = q + 2 * kv + o + ffn + norms_per_layer
-    out = {
-        "token_embeddings": a.vocab_size * d,
-        "position_embeddings": a.context_length * d if a.position == "learned" else 0,
-        "q_proj": L * q, "k_proj": L * kv, "v_proj": L * kv, "output_proj": L * o,
-        "ffn": L * ffn,
-        "norms": L * norms_per_layer + _norm_params(a),  # + the final norm
-        "lm_head": 0 if a.tie_embeddings else a.vocab_size * d,
-        "per_layer": per_layer,
-    }
-    out["attention"] = out["q_proj"] + out["k_proj"] + out["v_proj"] + out["output_proj"]
-    out["embedding"] = out["token_embeddings"] + out["position_embeddings"]
-    out["total"] = out["embedding"] + L * per_layer + _norm_params(a) + out["lm_head"]
+    key = _key(cfg)
+    layers = dict(key)["num_layers"]
+    c = _block_parameters(_one_layer(key))
+    names = ("token_embeddings", *PROJECTIONS, "attention_other", "ffn", "norms", "block_other", "other",
+             "lm_head")
+    out = {k: c.get(k, (0, 0))[0] + layers * c.get(k, (0, 0))[1] for k in names}
+    out["per_layer"] = sum(block for _, block in c.values())
+    out["attention"] = sum(out[k] for k in PROJECTIONS) + out["attention_other"]
+    out["embedding"] = out["token_embeddings"]
+    out["total"] = sum(v for k, v in out.items() if k not in ("per_layer", "attention", "embedding"))
     out["non_embedding"] = out["total"] - out["embedding"]
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _forward_flops(key: tuple, context: int) -> dict:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = _build(key, context_length=context)
+    x = torch.zeros((1, context), dtype=torch.long, device="meta")
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(x)
+    # FlopCounterMode keys are "<ModelClass>.<module path>", inclusive of sub-modules
+    flops = {name.partition(".")[2]: sum(ops.values()) for name, ops in counter.get_flop_counts().items()
+             if "." in name}
+    block = f"{BLOCK_PREFIX}."
+    get = lambda path: flops.get(path, 0)  # noqa: E731 - a module that ran no counted op is absent
+    attn = get(block + "attn")
+    out = {k: get(block + "attn." + k) for k in PROJECTIONS}
+    out["attention_context"] = attn - sum(out.values())  # the attention kernel itself: Q K^T and P V
+    out["ffn"] = get(block + "ffn")
+    out["norms"] = get(block + "ln1") + get(block + "ln2")
+    out["block_other"] = get(BLOCK_PREFIX) - attn - out["ffn"] - out["norms"]
+    out["lm_head"] = get("lm_head")
+    out["other"] = counter.get_total_flops() - get(BLOCK_PREFIX) - out["lm_head"]
+    return {k: v / context for k, v in out.items()}
+
+
 def flops_per_token(cfg, context_length: int | None = None) -> dict:
     """Forward FLOPs per token by component (summed over layers), plus totals; see the module doc."""
-    a = Architecture.from_config(cfg)
-    T = int(context_length or a.context_length)
-    d, L = a.d_model, a.num_layers
-    out = {
-        "q_proj": L * 2 * d * d,
-        "k_proj": L * 2 * d * a.kv_dim,
-        "v_proj": L * 2 * d * a.kv_dim,
-        "output_proj": L * 2 * d * d,
-        # every query head attends to T keys; with GQA the keys are shared, the work is not
-        "attention_scores": L * 2 * a.num_heads * a.head_dim * T,
-        "attention_weighted_sum": L * 2 * a.num_heads * a.head_dim * T,
-        "ffn": L * 2 * _ffn_matrices(a) * d * a.d_ff,
-        "lm_head": 2 * d * a.vocab_size,  # the head is computed even when its weights are tied
-    }
+    key = _key(cfg)
+    T = int(context_length or dict(key)["context_length"])
+    per_block = _forward_flops(_one_layer(key), T)
+    layers = dict(key)["num_layers"]
+    once = ("lm_head", "other")  # outside the blocks: the head is computed even when its weights are tied
+    out = {k: v if k in once else layers * v for k, v in per_block.items()}
     out["total_forward"] = sum(out.values())
     out["backward"] = 2 * out["total_forward"]
     out["total_training"] = 3 * out["total_forward"]
@@ -160,8 +145,8 @@ def flop_shares(cfg, context_length: int | None = None) -> dict:
     f = flops_per_token(cfg, context_length)
     total = f["total_forward"]
     return {
-        "attention_projections": (f["q_proj"] + f["k_proj"] + f["v_proj"] + f["output_proj"]) / total,
-        "attention_context": (f["attention_scores"] + f["attention_weighted_sum"]) / total,
+        "attention_projections": sum(f[k] for k in PROJECTIONS) / total,
+        "attention_context": f["attention_context"] / total,
         "ffn": f["ffn"] / total,
         "lm_head": f["lm_head"] / total,
     }
@@ -172,51 +157,104 @@ def training_flops(cfg, tokens: int, context_length: int | None = None) -> float
     return float(tokens) * flops_per_token(cfg, context_length)["total_training"]
 
 
-def activation_elements_per_token(cfg, context_length: int | None = None,
-                                  attention: str = "reference") -> dict:
-    """Elements autograd keeps per token for backward (no activation checkpointing), by place.
+def _saved_bytes(model, batch: int, context: int) -> int:
+    """Bytes autograd keeps for backward through the model and the loss (each storage once)."""
+    import torch
 
-    An estimate of what a straightforward implementation saves: each projection's input, q/k/v, the
-    attention probabilities (and scores) when the kernel materialises them (``reference``; fused
-    kernels such as ``torch_sdpa`` keep O(1) per token), the FFN's hidden tensors, the logits.
-    """
-    a = Architecture.from_config(cfg)
-    T = int(context_length or a.context_length)
-    d = a.d_model
-    norms = 2 * 2 * d if a.norm != "none" else 0  # each norm's input and output
-    attn = 2 * d + 2 * a.kv_dim + d  # projection input, q, k, v, attention output (o_proj input)
-    scores = 2 * a.num_heads * T if attention == "reference" else 0  # scores and probabilities
-    ffn = (4 if a.ffn == "swiglu" else 3) * a.d_ff
-    per_layer = norms + attn + scores + ffn
-    head = 2 * d + 2 * a.vocab_size  # final norm in/out, logits and their softmax in the loss
-    return {"per_layer": per_layer, "attention_scores_per_layer": scores, "head": head,
-            "total": a.num_layers * per_layer + head}
+    from .losses import cross_entropy
+
+    storages: dict[int, int] = {}
+    params = {p.untyped_storage()._cdata for p in model.parameters()}
+
+    def pack(t):
+        storage = t.untyped_storage()
+        if storage._cdata not in params:  # weights are not activations
+            storages[storage._cdata] = storage.nbytes()
+        return t
+
+    x = torch.zeros((batch, context), dtype=torch.long, device="meta")
+    model.train()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = cross_entropy(model(x), x)
+    del loss  # the graph (and with it every saved storage) was alive while the hook counted
+    return sum(storages.values())
+
+
+@functools.lru_cache(maxsize=256)
+def _activations(key: tuple, batch: int, context: int, dtype_name: str) -> tuple[int, int]:
+    """(bytes outside the blocks, bytes per block): one- and two-block models, the difference is a block."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    one = _saved_bytes(_build(key, 1, context, dtype), batch, context)
+    two = _saved_bytes(_build(key, 2, context, dtype), batch, context)
+    return one - (two - one), two - one
+
+
+@functools.lru_cache(maxsize=64)
+def _optimizer_bytes_per_parameter(key: tuple, optimizer: str) -> float:
+    """The state the optimizer allocates in its first step, per parameter element (AdamW: 8)."""
+    import torch
+
+    from .transformer import resolve_part
+
+    model = _build(key)
+    params = list(model.parameters())
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    try:
+        opt = resolve_part("optimizer", optimizer)(params, lr=1e-3)
+        opt.step()
+    except Exception as e:  # e.g. an optimizer that reads a value (.item()) off its state
+        from lmforge.core import LmforgeError
+
+        raise LmforgeError(f"cannot measure the state of optimizer {optimizer!r} on the meta device "
+                           f"({type(e).__name__}: {e}); `lmforge train --force` skips the memory "
+                           "check") from e
+    state = sum(t.numel() * t.element_size() for s in opt.state.values() for t in s.values()
+                if isinstance(t, torch.Tensor))
+    return state / sum(p.numel() for p in params)
 
 
 def memory_bytes(cfg, batch_size: int = 1, context_length: int | None = None, param_dtype: str = "float32",
-                 activation_dtype: str | None = None, attention: str = "reference") -> dict:
-    """Training memory in bytes: weights, gradients, AdamW state (two fp32 moments), activations."""
-    a = Architecture.from_config(cfg)
-    T = int(context_length or a.context_length)
-    n = count_parameters(a)["total"]
-    pb = DTYPE_BYTES[param_dtype]
-    ab = DTYPE_BYTES[activation_dtype or param_dtype]
-    acts = activation_elements_per_token(a, T, attention)["total"] * batch_size * T * ab
-    out = {"weights": n * pb, "gradients": n * pb, "adamw_state": 2 * n * 4, "activations": acts}
+                 activation_dtype: str | None = None, optimizer: str = "adamw") -> dict:
+    """Training memory in bytes: weights, gradients, optimizer state and activations at this batch
+    and context (activation checkpointing keeps each segment's input plus one segment's activations)."""
+    import torch
+
+    key = _key(cfg)
+    T = int(context_length or dict(key)["context_length"])
+    n = count_parameters(cfg)["total"]
+    pb = getattr(torch, param_dtype).itemsize
+    act_dtype = activation_dtype or param_dtype
+    outside, per_block = _activations(_one_layer(key), batch_size, T, act_dtype)
+    m = dict(key)
+    layers, segment = m["num_layers"], m["checkpoint_activations"]
+    if segment:
+        boundary = batch_size * T * m["d_model"] * getattr(torch, act_dtype).itemsize
+        blocks = math.ceil(layers / segment) * boundary + min(segment, layers) * per_block
+    else:
+        blocks = layers * per_block
+    out = {"weights": n * pb, "gradients": n * pb,
+           "optimizer_state": round(n * _optimizer_bytes_per_parameter(_one_layer(key), optimizer)),
+           "activations": outside + blocks}
     out["total"] = sum(out.values())
     return out
 
 
-def vary(cfg, **changes) -> Architecture:
-    """A copy of ``cfg``'s architecture with fields changed; ``d_model`` keeps head_dim and d_ff ratio."""
-    a = Architecture.from_config(cfg)
+def vary(cfg, **changes):
+    """A copy of ``cfg`` with fields changed; a new ``d_model`` keeps head_dim and the d_ff ratio."""
+    from .config import ModelConfig
+
+    m = ModelConfig(**dict(_key(cfg)))
     if "d_model" in changes and "num_heads" not in changes:
-        scale = changes["d_model"] / a.d_model
-        changes["num_heads"] = max(1, round(a.num_heads * scale))
-        changes.setdefault("num_kv_heads", max(1, round(a.num_kv_heads * scale)))
-        changes.setdefault("d_ff", max(1, round(a.d_ff * scale)))
-    known = {f.name for f in fields(Architecture)}
-    return replace(a, **{k: v for k, v in changes.items() if k in known})
+        scale = changes["d_model"] / m.d_model
+        changes["num_heads"] = max(1, round(m.num_heads * scale))
+        if m.num_kv_heads:
+            changes.setdefault("num_kv_heads", max(1, round(m.num_kv_heads * scale)))
+        if m.d_ff:
+            changes.setdefault("d_ff", max(1, round(m.d_ff * scale)))
+    return dataclasses.replace(m, **changes)
 
 
 def width_sweep(cfg, widths=(256, 512, 1024, 2048, 4096, 8192), context_length: int | None = None) -> list:

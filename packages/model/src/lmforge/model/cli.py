@@ -19,9 +19,13 @@ import click
               help="Continue the run in this directory from its latest checkpoint.")
 @click.option("--nproc", type=int, default=1, show_default=True,
               help="Processes on this machine (relaunches through torch.distributed.run).")
+@click.option("--force", is_flag=True,
+              help="Train even when the memory estimate says a step cannot fit.")
 def train_command(config_path: str | None, overrides: tuple[str, ...], resume: str | None,
-                  nproc: int) -> None:
-    """Train a TransformerLM; prints the run directory."""
+                  nproc: int, force: bool) -> None:
+    """Train a TransformerLM; prints the run directory.
+
+    Exits 130 after SIGINT and 143 after SIGTERM, once the checkpoint is saved."""
     from lmforge.core import LmforgeError, load_config
 
     from .train_config import TrainConfig
@@ -32,6 +36,7 @@ def train_command(config_path: str | None, overrides: tuple[str, ...], resume: s
         args += ["--config", config_path] if config_path else []
         args += [a for o in overrides for a in ("--set", o)]
         args += ["--resume", resume] if resume else []
+        args += ["--force"] if force else []
         raise SystemExit(subprocess.call(args))
     if nproc < 1:
         raise LmforgeError(f"--nproc must be at least 1, got {nproc}")
@@ -39,9 +44,13 @@ def train_command(config_path: str | None, overrides: tuple[str, ...], resume: s
         config_path = str(Path(resume) / "config.toml")  # a resumed run keeps its own config
         overrides = (*resume_overrides(Path(resume)), *overrides)
     cfg = load_config(TrainConfig, config_path, overrides)
-    from .trainer import train
+    from .trainer import TrainingInterrupted, train
 
-    run_dir = train(cfg, resume=resume)
+    try:
+        run_dir = train(cfg, resume=resume, force=force)
+    except TrainingInterrupted as e:
+        click.echo(f"lmforge: {e}", err=True)
+        raise SystemExit(128 + e.signum) from None
     if int(os.environ.get("RANK", "0")) == 0:
         click.echo(str(run_dir))
 
@@ -49,9 +58,9 @@ def train_command(config_path: str | None, overrides: tuple[str, ...], resume: s
 def resume_overrides(run_dir: Path) -> list[str]:
     """TOML cannot hold None, so config.toml omits a budget that was switched off (``max_steps =
     None`` would come back as the default); the checkpoint remembers which ones were None."""
-    from .run_checkpoint import latest_checkpoint, read_trainer_state
+    from .run_checkpoint import newest_good_checkpoint, read_trainer_state
 
-    ckpt = latest_checkpoint(run_dir)
+    ckpt, _ = newest_good_checkpoint(run_dir)
     budgets = read_trainer_state(ckpt).get("budgets", {}) if ckpt is not None else {}
     return [f"train.{k}=none" for k, v in budgets.items() if v is None]
 

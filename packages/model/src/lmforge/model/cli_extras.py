@@ -94,16 +94,17 @@ def accounting_report(cfg, batch: int, context: int, dtype: str) -> str:
     p = acc.count_parameters(cfg)
     f = acc.flops_per_token(cfg, context)
     m = acc.memory_bytes(cfg, batch_size=batch, context_length=context, param_dtype=dtype)
-    out = ["Parameters", _table([(k, f"{p[k]:,}", _human(p[k])) for k in (
-        "token_embeddings", "q_proj", "k_proj", "v_proj", "output_proj", "ffn", "norms", "lm_head",
-        "embedding", "non_embedding", "total")], ("component", "count", "")), ""]
+    components = ("token_embeddings", "q_proj", "k_proj", "v_proj", "output_proj", "attention_other", "ffn",
+                  "norms", "block_other", "other", "lm_head", "embedding", "non_embedding", "total")
+    out = ["Parameters (measured from the built module)",
+           _table([(k, f"{p[k]:,}", _human(p[k])) for k in components], ("component", "count", "")), ""]
     rows = [(k, _human(f[k]), _human(2 * f[k]), f"{f[k] / f['total_forward']:.1%}") for k in (
-        "q_proj", "k_proj", "v_proj", "output_proj", "attention_scores", "attention_weighted_sum", "ffn",
-        "lm_head", "total_forward")]
+        "q_proj", "k_proj", "v_proj", "output_proj", "attention_context", "ffn", "norms", "block_other",
+        "lm_head", "other", "total_forward")]
     out += [f"FLOPs per token at context {context} (backward = 2 x forward; one training token = "
             f"{_human(f['total_training'])}FLOP)",
             _table(rows, ("component", "forward", "backward", "share")), ""]
-    out += [f"Training memory at batch {batch}, context {context}, {dtype} weights/grads, fp32 AdamW state",
+    out += [f"Training memory at batch {batch}, context {context}, {dtype} weights/grads, AdamW state",
             _table([(k, _human(v, "B")) for k, v in m.items()], ("what", "bytes")), ""]
     out += [f"FLOP shares as width grows (context {context})",
             _sweep_table(acc.width_sweep(cfg, context_length=context), "d_model"), ""]
@@ -145,26 +146,21 @@ def plot_shares(cfg, context: int, out: Path) -> None:
 
 
 @click.command("accounting")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), required=True,
               help="Model TOML or training TOML (its [model] table).")
-@click.option("--gpt2", type=click.Choice(["small", "medium", "large", "xl"]),
-              help="Account a GPT-2 size (learned positions, biases, layernorm, 4x MLP, tied head).")
 @click.option("--set", "overrides", multiple=True, help="Override a model key, e.g. --set d_model=768.")
 @click.option("--batch", default=8, show_default=True, type=int)
 @click.option("--context", default=None, type=int, help="Context length (default: the config's).")
 @click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "bfloat16"]))
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write the FLOP-share sweeps as a PNG.")
-def accounting_command(config_path, gpt2, overrides, batch, context, dtype, plot):
-    """Parameters, FLOPs per token by component, and training memory of a model config."""
-    from . import accounting as acc
-
-    if bool(config_path) == bool(gpt2):
-        raise LmforgeError("give exactly one of --config FILE or --gpt2 SIZE")
-    cfg = acc.gpt2_architecture(gpt2) if gpt2 else _load_model_config(config_path, overrides)
+def accounting_command(config_path, overrides, batch, context, dtype, plot):
+    """Parameters, FLOPs per token by component, and training memory of a model config, measured
+    from the model it builds (on the meta device: no memory, any registered part)."""
+    cfg = _load_model_config(config_path, overrides)
     context = context or cfg.context_length
     click.echo(accounting_report(cfg, batch, context, dtype))
     if plot:
-        plot_shares(acc.Architecture.from_config(cfg), context, Path(plot))
+        plot_shares(cfg, context, Path(plot))
         click.echo(f"\nwrote {plot}")
 
 

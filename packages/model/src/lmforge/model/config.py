@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -36,10 +37,17 @@ class ModelConfig:
         if (self.d_model // self.num_heads) % 2 and self.position == "rope":
             raise ConfigError(f"RoPE needs an even head dimension; d_model/num_heads = "
                               f"{self.d_model // self.num_heads}")
+        if self.num_kv_heads is not None and self.num_kv_heads < 1:  # 0 must not mean "unset"
+            raise ConfigError(f"model.num_kv_heads must be >= 1 (or unset for num_heads), "
+                              f"got {self.num_kv_heads}")
         kv = self.num_kv_heads or self.num_heads
-        if kv <= 0 or self.num_heads % kv:
+        if self.num_heads % kv:
             raise ConfigError(f"model.num_heads ({self.num_heads}) must be divisible by model.num_kv_heads "
                               f"({self.num_kv_heads})")
+        if self.d_ff is not None and self.d_ff <= 0:
+            raise ConfigError(f"model.d_ff must be positive (or unset), got {self.d_ff}")
+        if not (math.isfinite(self.rope_theta) and self.rope_theta > 0):
+            raise ConfigError(f"model.rope_theta must be a finite number > 0, got {self.rope_theta}")
         if self.norm_placement not in ("pre", "post"):
             raise ConfigError(f"model.norm_placement must be 'pre' or 'post', got {self.norm_placement!r}")
         if self.checkpoint_activations < 0:

@@ -3,9 +3,10 @@
 A folder holds ``model.safetensors`` (full weights under the model's own names; tied tensors stored
 once), ``optimizer.pt`` (per rank when several: ZeRO shards its state), ``rng.pt`` (torch / CUDA
 generators, the data sampler and Python's ``random``, per rank), ``trainer_state.json`` (step,
-tokens, seconds, model config) and ``config.toml``. It is written under a ``.partial`` name and
-renamed when complete, then ``checkpoints/latest`` is updated, so a crash never leaves a half
-checkpoint that resuming would pick up.
+tokens, seconds, model config), ``config.toml`` and, written last, ``manifest.json`` (each file's size
+and sha256). It is written under a ``.partial`` name and renamed when complete, then
+``checkpoints/latest`` is updated, so a crash never leaves a half checkpoint that resuming would pick
+up. Every load checks the manifest; ``newest_good_checkpoint`` is what ``--resume`` uses.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from lmforge.core import atomic_open, atomic_write
 
 from .checkpoint import CheckpointError
+from .checkpoint_manifest import verify_checkpoint, write_manifest
 
 CHECKPOINTS = "checkpoints"
 
@@ -95,6 +97,7 @@ def save_run_checkpoint(run_dir: Path, step: int, *, model_state: dict | None, o
         atomic_write(partial / "config.toml", config_toml)
     _barrier()
     if is_main:
+        write_manifest(partial)  # last: every rank's files are in the folder now
         shutil.rmtree(final, ignore_errors=True)
         os.replace(partial, final)
         atomic_write(root / "latest", final.name + "\n")
@@ -105,6 +108,13 @@ def save_run_checkpoint(run_dir: Path, step: int, *, model_state: dict | None, o
     return final
 
 
+def completed_checkpoints(run_dir: Path) -> list[Path]:
+    """Finished checkpoint folders, newest first."""
+    root = Path(run_dir) / CHECKPOINTS
+    done = [p for p in root.glob("step_*") if p.is_dir() and not p.name.endswith(".partial")]
+    return sorted(done, reverse=True)
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
     root = Path(run_dir) / CHECKPOINTS
     pointer = root / "latest"
@@ -112,19 +122,44 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
         candidate = root / pointer.read_text().strip()
         if candidate.is_dir():
             return candidate
-    done = sorted(p for p in root.glob("step_*") if p.is_dir() and not p.name.endswith(".partial"))
-    return done[-1] if done else None
+    done = completed_checkpoints(run_dir)
+    return done[0] if done else None
 
 
-def read_trainer_state(ckpt: Path) -> dict:
+def newest_good_checkpoint(run_dir: Path) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The newest checkpoint whose every file matches its manifest, and the newer ones skipped (why)."""
+    skipped = []
+    for ckpt in completed_checkpoints(run_dir):
+        try:
+            verify_checkpoint(ckpt)
+            read_trainer_state(ckpt)
+        except CheckpointError as e:
+            skipped.append((ckpt, str(e)))
+            continue
+        return ckpt, skipped
+    return None, skipped
+
+
+TRAINER_STATE_KEYS = ("step", "tokens", "time_s", "model")
+
+
+def read_trainer_state(ckpt: Path, required: tuple[str, ...] = ()) -> dict:
     try:
-        return json.loads((ckpt / "trainer_state.json").read_text())
+        state = json.loads((ckpt / "trainer_state.json").read_text())
     except (OSError, json.JSONDecodeError) as e:
         raise CheckpointError(f"checkpoint {ckpt}: cannot read trainer_state.json: {e}") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {ckpt}: trainer_state.json is not a JSON object")
+    missing = [k for k in required if k not in state]
+    if missing:
+        raise CheckpointError(f"checkpoint {ckpt}: trainer_state.json lacks {', '.join(missing)} "
+                              "(written by another tool or edited by hand)")
+    return state
 
 
 def load_model_weights(ckpt: Path) -> dict[str, torch.Tensor]:
     path = ckpt / "model.safetensors"
+    verify_checkpoint(ckpt, [path.name])
     try:
         from safetensors import safe_open
 
@@ -140,6 +175,7 @@ def load_model_weights(ckpt: Path) -> dict[str, torch.Tensor]:
 
 def load_rank_file(ckpt: Path, stem: str, rank: int) -> Any:
     path = ckpt / _rank_file(stem, rank)
+    verify_checkpoint(ckpt, [path.name])
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:

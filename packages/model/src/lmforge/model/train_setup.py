@@ -6,13 +6,14 @@ Every check here fails with one ``ConfigError`` line before any model is built, 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from lmforge.core import ConfigError, LmforgeError, part_names
+from lmforge.core import ConfigError, part_names
 
 from .data import open_tokens
 from .train_config import TrainConfig
@@ -20,7 +21,17 @@ from .train_config import TrainConfig
 DTYPE_LIMITS = {"uint16": 2**16, "uint32": 2**32}
 
 
+def _require(ok: bool, key: str, rule: str, value) -> None:
+    if not ok:
+        raise ConfigError(f"{key} must be {rule}, got {value!r}")
+
+
+def _finite(x) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x)
+
+
 def validate_config(cfg: TrainConfig, world_size: int = 1) -> None:
+    """Every value's range and every part name; paths are checked by ``load_data`` and ``check_paths``."""
     cfg.model.validate()
     for kind, name, key in (("optimizer", cfg.optimizer.name, "optimizer.name"),
                             ("lr_schedule", cfg.schedule.name, "schedule.name"),
@@ -31,9 +42,14 @@ def validate_config(cfg: TrainConfig, world_size: int = 1) -> None:
             raise ConfigError(f"unknown {kind} {name!r} ({key}); known: {', '.join(known)}")
     if cfg.dtype not in ("float32", "bfloat16"):
         raise ConfigError(f"dtype must be 'float32' or 'bfloat16', got {cfg.dtype!r}")
+    _require(cfg.seed >= 0, "seed", ">= 0", cfg.seed)
     t = cfg.train
     if t.max_steps is None and t.max_tokens is None and t.max_flops is None:
         raise ConfigError("set at least one budget: train.max_steps, train.max_tokens or train.max_flops")
+    for key in ("max_steps", "max_tokens", "max_flops"):
+        value = getattr(t, key)
+        _require(value is None or (_finite(value) and value > 0), f"train.{key}", "a finite number > 0",
+                 value)
     for key in ("batch_size", "grad_accum", "eval_every", "eval_batches", "log_every", "checkpoint_every",
                 "keep_checkpoints"):
         if getattr(t, key) <= 0:
@@ -41,60 +57,77 @@ def validate_config(cfg: TrainConfig, world_size: int = 1) -> None:
     if t.batch_size % (t.grad_accum * world_size):
         raise ConfigError(f"train.batch_size ({t.batch_size}) must be divisible by train.grad_accum "
                           f"({t.grad_accum}) x ranks ({world_size})")
-    if len(cfg.optimizer.betas) != 2:
-        raise ConfigError(f"optimizer.betas must hold two numbers, got {cfg.optimizer.betas}")
+    o = cfg.optimizer
+    # a NaN, infinite or negative lr trains nothing or trains backwards, and only shows at step 2
+    _require(_finite(o.lr) and o.lr > 0, "optimizer.lr", "a finite number > 0", o.lr)
+    _require(_finite(o.eps) and o.eps > 0, "optimizer.eps", "a finite number > 0", o.eps)
+    _require(_finite(o.weight_decay) and o.weight_decay >= 0, "optimizer.weight_decay",
+             "a finite number >= 0", o.weight_decay)
+    _require(_finite(o.grad_clip) and o.grad_clip >= 0, "optimizer.grad_clip", "a finite number >= 0 "
+             "(0 = no clipping)", o.grad_clip)
+    _require(len(o.betas) == 2, "optimizer.betas", "two numbers", o.betas)
+    for i, beta in enumerate(o.betas):
+        _require(_finite(beta) and 0 <= beta < 1, f"optimizer.betas[{i}]", "in [0, 1)", beta)
+    s = cfg.schedule
+    _require(_finite(s.min_lr_ratio) and 0 <= s.min_lr_ratio <= 1, "schedule.min_lr_ratio", "in [0, 1]",
+             s.min_lr_ratio)
+    _require(s.warmup_steps >= 0, "schedule.warmup_steps", ">= 0", s.warmup_steps)
+    _require(s.decay_steps is None or s.decay_steps > 0, "schedule.decay_steps", "> 0 (or unset)",
+             s.decay_steps)
     if not cfg.data.train_path:
         raise ConfigError("data.train_path is not set (a token file from `lmforge tokenize encode`)")
+    if not cfg.data.val_path:
+        _require(_finite(cfg.data.val_fraction) and 0 < cfg.data.val_fraction < 1, "data.val_fraction",
+                 "in (0, 1)", cfg.data.val_fraction)
 
 
 def _check_token_file(path: str, meta: dict, tokens: np.ndarray, cfg: TrainConfig, what: str) -> None:
     dtype = str(meta.get("dtype", tokens.dtype))
     vocab = meta.get("vocab_size")
-    if vocab is not None:
-        limit = DTYPE_LIMITS.get(dtype)
-        if limit is not None and vocab > limit:
-            raise ConfigError(f"{what} {path}: vocabulary of {vocab} does not fit its token dtype {dtype} "
-                              f"(at most {limit} ids)")
-        if vocab > cfg.model.vocab_size:
-            raise ConfigError(f"{what} {path} was written with a vocabulary of {vocab}, larger than "
-                              f"model.vocab_size = {cfg.model.vocab_size}")
+    if not isinstance(vocab, int):
+        raise ConfigError(f"{what} {path}: its sidecar records no vocab_size, so the model cannot be checked "
+                          "against the tokenizer that wrote it (re-encode with `lmforge tokenize encode`)")
+    limit = DTYPE_LIMITS.get(dtype)
+    if limit is not None and vocab > limit:
+        raise ConfigError(f"{what} {path}: vocabulary of {vocab} does not fit its token dtype {dtype} "
+                          f"(at most {limit} ids)")
+    # a larger embedding is padding (e.g. 50304 for GPT-2's 50257, for GEMM-friendly shapes); smaller cannot work
+    if vocab > cfg.model.vocab_size:
+        raise ConfigError(f"{what} {path} was written by a tokenizer with {vocab} tokens but "
+                          f"model.vocab_size = {cfg.model.vocab_size}; it must be at least {vocab}")
     if len(tokens) < cfg.model.context_length + 1:
         raise ConfigError(f"{what} {path} holds {len(tokens)} tokens, shorter than model.context_length + 1 "
                           f"= {cfg.model.context_length + 1}")
 
 
-def load_data(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(train, val) token arrays; without ``data.val_path`` the last ``val_fraction`` is held out."""
-    train, meta = open_tokens(cfg.data.train_path)
+def _open(path: str, key: str) -> tuple[np.ndarray, dict]:
+    if not Path(path).is_file():
+        raise ConfigError(f"{key}: token file {path} does not exist")
+    return open_tokens(path)
+
+
+def load_data(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(train, val, train sidecar); without ``data.val_path`` the last ``val_fraction`` is held out."""
+    train, meta = _open(cfg.data.train_path, "data.train_path")
     if cfg.data.val_path:
         _check_token_file(cfg.data.train_path, meta, train, cfg, "train data")
-        val, val_meta = open_tokens(cfg.data.val_path)
+        val, val_meta = _open(cfg.data.val_path, "data.val_path")
         _check_token_file(cfg.data.val_path, val_meta, val, cfg, "validation data")
-        return train, val
-    if not 0 < cfg.data.val_fraction < 1:
-        raise ConfigError(f"data.val_fraction must be in (0, 1), got {cfg.data.val_fraction}")
+        return train, val, meta
     _check_token_file(cfg.data.train_path, meta, train, cfg, "train data")
     split = int(len(train) * (1 - cfg.data.val_fraction))
     val = train[split:]
     train = train[:split]
     _check_token_file(cfg.data.train_path, meta, train, cfg, "train split of")
     _check_token_file(cfg.data.train_path, meta, val, cfg, "validation split of")
-    return train, val
+    return train, val, meta
 
 
 def training_flops_per_token(cfg: TrainConfig) -> float:
-    """Forward + backward FLOPs per token, from the accounting module (6N when it is unavailable)."""
-    try:
-        from .accounting import flops_per_token
+    """Forward + backward FLOPs per token, measured from the model this config builds."""
+    from .accounting import flops_per_token
 
-        return 3.0 * float(flops_per_token(cfg.model)["total_forward"])
-    except (ImportError, KeyError, TypeError, AttributeError):
-        m = cfg.model
-        d_ff = m.d_ff or (4 * m.d_model if m.ffn == "silu_mlp" else int(8 * m.d_model / 3))
-        kv = (m.num_kv_heads or m.num_heads) / m.num_heads
-        ffn_matrices = 2 if m.ffn == "silu_mlp" else 3
-        per_layer = m.d_model * m.d_model * (2 + 2 * kv) + ffn_matrices * m.d_model * d_ff
-        return 6.0 * (m.num_layers * per_layer + m.d_model * m.vocab_size)
+    return float(flops_per_token(cfg.model)["total_training"])
 
 
 def total_steps(cfg: TrainConfig) -> int:
@@ -131,20 +164,46 @@ def schedule(cfg: TrainConfig, steps: int):
     return lambda it: fn(it, lr, lr * s.min_lr_ratio, warmup, s.decay_steps or steps)
 
 
-def token_byte_lengths(tokenizer_dir: str, vocab_size: int) -> np.ndarray | None:
-    """UTF-8 bytes each token id stands for (0 for special tokens), for bits-per-byte."""
-    if not tokenizer_dir:
+def load_checked_tokenizer(cfg: TrainConfig, meta: dict):
+    """The tokenizer in ``data.tokenizer_dir`` (None when unset), refused unless it made the token file."""
+    folder = cfg.data.tokenizer_dir
+    if not folder:
         return None
+    if not Path(folder).is_dir():
+        raise ConfigError(f"data.tokenizer_dir: {folder} is not a folder")
     try:
         from lmforge.tokenize import load_tokenizer
     except ImportError:
-        return None
-    if not Path(tokenizer_dir).is_dir():
-        raise ConfigError(f"data.tokenizer_dir {tokenizer_dir} is not a folder")
+        raise ConfigError("data.tokenizer_dir is set but lmforge-tokenize is not installed") from None
     try:
-        tok = load_tokenizer(tokenizer_dir)
-    except Exception as e:
-        raise LmforgeError(f"cannot load the tokenizer in {tokenizer_dir}: {e}") from e
+        tok = load_tokenizer(folder)
+    except Exception as e:  # any reason a tokenizer folder does not load is the user's to fix
+        raise ConfigError(f"data.tokenizer_dir: cannot load the tokenizer in {folder}: {e}") from None
+    if tok.vocab_size != meta["vocab_size"]:
+        raise ConfigError(f"data.tokenizer_dir: the tokenizer in {folder} has {tok.vocab_size} tokens but "
+                          f"{cfg.data.train_path} was written by one with {meta['vocab_size']}")
+    recorded = meta.get("tokenizer")
+    if recorded is not None and recorded != tokenizer_fingerprint(folder):
+        raise ConfigError(f"data.tokenizer_dir: {cfg.data.train_path} was written by tokenizer {recorded}, "
+                          f"not by the one in {folder} ({tokenizer_fingerprint(folder)})")
+    return tok
+
+
+def tokenizer_fingerprint(folder: str | Path) -> str:
+    """sha256 over a tokenizer folder's files (name and bytes, in name order): what a token file's
+    sidecar records as ``tokenizer`` to say which tokenizer wrote it."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).iterdir() if p.is_file()):
+        digest.update(path.name.encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def token_byte_lengths(tok, vocab_size: int) -> np.ndarray | None:
+    """UTF-8 bytes each token id stands for (0 for special tokens), for bits-per-byte."""
+    if tok is None:
+        return None
     specials = {tok.token_to_id(s) for s in (tok.special_tokens or [])}
     vocab = getattr(tok, "vocab", None)
     lengths = np.zeros(vocab_size, dtype=np.int64)

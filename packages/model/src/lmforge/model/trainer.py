@@ -15,6 +15,7 @@ import math
 import os
 import shutil
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from lmforge.core import (
     atomic_write,
     config_to_toml,
     get_part,
+    lock_dir,
     new_run_dir,
     part_names,
     save_config,
@@ -37,11 +39,14 @@ from . import train_setup as setup
 from .checkpoint import CheckpointError, load_state_dict_checked
 from .data import get_batch
 from .losses import cross_entropy
+from .memory_check import check_memory
 from .run_checkpoint import (
+    TRAINER_STATE_KEYS,
     capture_rng,
     latest_checkpoint,
     load_model_weights,
     load_rank_file,
+    newest_good_checkpoint,
     read_trainer_state,
     restore_rng,
     save_run_checkpoint,
@@ -58,6 +63,14 @@ BUDGETS = ("max_steps", "max_tokens", "max_flops")
 
 class TrainingDiverged(LmforgeError):
     """The loss or gradient norm became NaN or infinite; the run keeps its last good checkpoint."""
+
+
+class TrainingInterrupted(LmforgeError):
+    """SIGINT or SIGTERM stopped the run after it saved a checkpoint; the CLI exits 128 + signal."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum
 
 
 def _peak_flops(device: torch.device) -> float | None:
@@ -88,23 +101,65 @@ class _StopSignals:
             signal.signal(sig, handler)
 
 
-def _resolve_run_dir(cfg: TrainConfig, backend, resume: str | Path | None) -> Path:
+def _resolve_run_dir(cfg: TrainConfig, backend, resume: str | Path | None):
+    """(run dir, its lock or None): the main rank locks it before looking inside, so two writers
+    cannot both find it free."""
+    lock = None
     if resume is not None:
-        return Path(resume)
+        path = Path(resume)
+        if not path.is_dir():
+            raise ConfigError(f"--resume {path}: no such run directory")
+        if backend.is_main:
+            lock = lock_dir(path, "run directory")
+        return path, lock
     if cfg.run_dir:
         path = Path(cfg.run_dir)
-        if (path / "metrics.jsonl").exists() or (path / "checkpoints").exists():
+        if backend.is_main:
+            lock = lock_dir(path, "run directory")
+        if (path / "metrics.jsonl").exists() or (path / "checkpoints").exists():  # every rank: all refuse
+            if lock is not None:
+                lock.release()
             raise ConfigError(f"run_dir {path} already holds a run; continue it with --resume {path} "
                               "or pick another directory")
-        if backend.is_main:
-            path.mkdir(parents=True, exist_ok=True)
-        return path
+        return path, lock
     path = new_run_dir(cfg.out, cfg.name or None) if backend.is_main else None
+    if backend.is_main:
+        lock = lock_dir(path, "run directory")
     if backend.world_size > 1:
         box = [str(path) if path else None]
         torch.distributed.broadcast_object_list(box, src=0)
         path = Path(box[0])
-    return path
+    return path, lock
+
+
+def _resume_checkpoint(run_dir: Path, cfg: TrainConfig, backend) -> tuple[Path | None, dict]:
+    """The newest checkpoint that verifies (saying which newer ones were skipped and why), or None for a
+    run that never saved one: it starts again from step 0."""
+    ckpt, skipped = newest_good_checkpoint(run_dir)
+    for bad, reason in skipped:
+        _say(backend, f"skipping checkpoint {bad.name}: {reason}")
+    if ckpt is None:
+        if skipped:
+            reasons = "; ".join(reason for _, reason in skipped)
+            raise CheckpointError(f"nothing to resume: no checkpoint in {run_dir} verifies ({reasons})")
+        _say(backend, f"{run_dir} has no checkpoint yet; starting it from step 0")
+        return None, {}
+    if skipped:
+        _say(backend, f"resuming from {ckpt.name}, the newest checkpoint that verifies")
+    state = read_trainer_state(ckpt, TRAINER_STATE_KEYS)
+    if state["model"] != setup.model_config_dict(cfg):
+        diff = [k for k, v in setup.model_config_dict(cfg).items() if state["model"].get(k) != v]
+        raise CheckpointError(f"checkpoint {ckpt} was trained with a different model config "
+                              f"(differs in: {', '.join(diff)})")
+    if state.get("world_size", 1) != backend.world_size:
+        raise CheckpointError(f"checkpoint {ckpt} was written by {state.get('world_size')} ranks; "
+                              f"resume with the same number (now {backend.world_size})")
+    return ckpt, state
+
+
+def _say(backend, message: str) -> None:
+    if backend.is_main:
+        print(f"lmforge: {message}", file=sys.stderr, flush=True)
 
 
 def _state_dict(backend, model) -> dict:
@@ -112,16 +167,23 @@ def _state_dict(backend, model) -> dict:
     return {k.replace("_orig_mod.", ""): v for k, v in backend.full_state_dict(model).items()}
 
 
-def train(cfg: TrainConfig, resume: str | Path | None = None) -> Path:
-    """Train ``cfg`` (or continue the run in ``resume``) and return the run directory."""
+def train(cfg: TrainConfig, resume: str | Path | None = None, force: bool = False) -> Path:
+    """Train ``cfg`` (or continue the run in ``resume``) and return the run directory.
+
+    Everything is validated (config, paths, tokenizer, memory) before the run directory is touched;
+    the run directory is locked for as long as this runs. ``force`` trains even when the memory
+    estimate says the step cannot fit. Raises ``TrainingInterrupted`` after SIGINT/SIGTERM, once the
+    checkpoint is saved.
+    """
     backend = get_part("parallel_backend", cfg.parallel)(**cfg.parallel_options)
     try:
-        return _train(cfg, backend, resume)
+        with contextlib.ExitStack() as held:  # the run directory's lock, released however we leave
+            return _train(cfg, backend, resume, force, held)
     finally:
         backend.teardown()
 
 
-def _train(cfg: TrainConfig, backend, resume) -> Path:
+def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.ExitStack) -> Path:
     device = backend.setup(cfg.device)
     launched = int(os.environ.get("WORLD_SIZE", "1"))
     if launched > 1 and backend.world_size == 1:
@@ -129,26 +191,19 @@ def _train(cfg: TrainConfig, backend, resume) -> Path:
         raise ConfigError(f"{launched} processes were launched but parallel = {cfg.parallel!r} runs one; "
                           f"pick a multi-process backend (known: {known})")
     setup.validate_config(cfg, backend.world_size)
-    train_data, val_data = setup.load_data(cfg)
+    train_data, val_data, token_meta = setup.load_data(cfg)
+    tokenizer = setup.load_checked_tokenizer(cfg, token_meta)
     steps = setup.total_steps(cfg)
     micro_bs = cfg.train.batch_size // (cfg.train.grad_accum * backend.world_size)
     ctx = cfg.model.context_length
     tokens_per_step = cfg.train.batch_size * ctx
-    run_dir = _resolve_run_dir(cfg, backend, resume)
+    check_memory(cfg, micro_bs, device, force)
+    # nothing above wrote a byte; from here on the run directory exists and is ours alone
+    run_dir, lock = _resolve_run_dir(cfg, backend, resume)
+    if lock is not None:
+        held.callback(lock.release)
 
-    ckpt = None
-    if resume is not None:
-        ckpt = latest_checkpoint(run_dir)
-        if ckpt is None:
-            raise CheckpointError(f"nothing to resume: {run_dir} has no complete checkpoint")
-        state = read_trainer_state(ckpt)
-        if state.get("model") != setup.model_config_dict(cfg):
-            diff = [k for k, v in setup.model_config_dict(cfg).items() if state.get("model", {}).get(k) != v]
-            raise CheckpointError(f"checkpoint {ckpt} was trained with a different model config "
-                                  f"(differs in: {', '.join(diff) or 'all keys'})")
-        if state.get("world_size", 1) != backend.world_size:
-            raise CheckpointError(f"checkpoint {ckpt} was written by {state.get('world_size')} ranks; "
-                                  f"resume with the same number (now {backend.world_size})")
+    ckpt, state = _resume_checkpoint(run_dir, cfg, backend) if resume is not None else (None, {})
 
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     model = TransformerLM.from_config(cfg.model).to(device)
@@ -172,8 +227,8 @@ def _train(cfg: TrainConfig, backend, resume) -> Path:
         save_config(cfg, run_dir)  # on resume too: overrides such as a larger max_steps are recorded
         if cfg.data.tokenizer_dir and not (run_dir / "tokenizer").exists():
             shutil.copytree(cfg.data.tokenizer_dir, run_dir / "tokenizer")
-        if ckpt is not None:
-            _truncate(run_dir, start_step)
+        if resume is not None:
+            _truncate(run_dir, start_step)  # a restart from step 0 drops the records of the lost start
     logger = get_part("metrics_logger", cfg.metrics_logger)(run_dir, start_time_s=elapsed) \
         if backend.is_main else None
 
@@ -181,7 +236,7 @@ def _train(cfg: TrainConfig, backend, resume) -> Path:
     val_rng = np.random.default_rng([cfg.seed, 1_000_003])
     val_batches = [get_batch(val_data, micro_bs, ctx, device, generator=val_rng)
                    for _ in range(cfg.train.eval_batches)]
-    byte_lengths = setup.token_byte_lengths(cfg.data.tokenizer_dir, cfg.model.vocab_size)
+    byte_lengths = setup.token_byte_lengths(tokenizer, cfg.model.vocab_size)
     val_bytes = None if byte_lengths is None else int(sum(byte_lengths[y.cpu().numpy()].sum()
                                                           for _, y in val_batches))
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if cfg.dtype == "bfloat16" \
@@ -246,9 +301,15 @@ def _train(cfg: TrainConfig, backend, resume) -> Path:
                     good = latest_checkpoint(run_dir)
                     status = "diverged"
                     _finish(run_dir, backend, status, step, tokens, last)
+                    what = f"loss is {train_loss} (grad norm {float(grad_norm)}) at step {step}; stopped."
+                    if ckpt is not None and good == ckpt:  # nothing saved since the resume: suspect it first
+                        raise TrainingDiverged(
+                            f"{what} This run was resumed from {ckpt} {step - start_step} step(s) ago: that "
+                            f"checkpoint is the first suspect (resume from an older one, or start over). "
+                            f"If it is sound, try a lower optimizer.lr or more warm-up.")
                     raise TrainingDiverged(
-                        f"loss is {train_loss} (grad norm {float(grad_norm)}) at step {step}; stopped. "
-                        f"Last good checkpoint: {good or 'none'}. Try a lower optimizer.lr or more warm-up.")
+                        f"{what} Last good checkpoint: {good or 'none'}. Try a lower optimizer.lr or more "
+                        "warm-up.")
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             tokens += tokens_per_step
@@ -276,13 +337,14 @@ def _train(cfg: TrainConfig, backend, resume) -> Path:
                 checkpoint(step)
             if stop.received:
                 status = "interrupted"
-                bar.write(f"lmforge: received signal {stop.received}; saved a checkpoint at step {step}. "
-                          f"Resume with: lmforge train --resume {run_dir}")
                 break
     bar.close()
     _finish(run_dir, backend, status, step, tokens, last)
     if logger:
         logger.close()
+    if stop.received:  # an error, so that `lmforge train && next` does not carry on with half a model
+        raise TrainingInterrupted(f"received signal {stop.received}; saved a checkpoint at step {step}. "
+                                  f"Resume with: lmforge train --resume {run_dir}", stop.received)
     return run_dir
 
 

@@ -36,14 +36,12 @@ def estimate_bytes(cfg, batch: int, context: int, mode: str, dtype: str) -> dict
     from lmforge.model.accounting import memory_bytes
 
     est = memory_bytes(cfg, batch_size=batch, context_length=context, param_dtype="float32",
-                       activation_dtype="bfloat16" if dtype == "bf16" else "float32", attention=cfg.attention)
-    if cfg.checkpoint_activations:  # rough: only segment boundaries + one segment's activations
-        est["activations"] = est["activations"] * min(1.0, 2 * cfg.checkpoint_activations / cfg.num_layers)
+                       activation_dtype="bfloat16" if dtype == "bf16" else "float32")
     need = est["weights"] + est["activations"] * (mode != "fwd")
     if mode != "fwd":
         need += est["gradients"]
     if mode == "step":
-        need += est["adamw_state"]
+        need += est["optimizer_state"]
     return {**est, "needed_for_mode": need}
 
 
