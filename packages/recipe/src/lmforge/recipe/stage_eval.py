@@ -26,7 +26,8 @@ class EvalStageConfig:
     max_val_tokens: int = 200_000  # cap on the held-out tokens scored (the whole split when smaller)
 
 
-def held_out_loss(run_dir: str, tokens: np.ndarray, split: int, max_tokens: int, device: str) -> tuple[float, int]:
+def held_out_loss(run_dir: str, tokens: np.ndarray, split: int, max_tokens: int,
+                  device: str) -> tuple[float, int]:
     """(mean next-token cross-entropy in nats, targets scored) over ``tokens[split:]``, in windows."""
     import torch
 
@@ -45,7 +46,8 @@ def held_out_loss(run_dir: str, tokens: np.ndarray, split: int, max_tokens: int,
             x = torch.from_numpy(chunk[:n * ctx].reshape(n, ctx)).to(device)
             y = torch.from_numpy(chunk[1:n * ctx + 1].reshape(n, ctx)).to(device)
             logits = model(x)
-            total += float(torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum"))
+            loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum")
+            total += float(loss)
             count += y.numel()
     return total / count, count
 
@@ -70,13 +72,15 @@ def run(cfg: EvalStageConfig, results: dict, val_fraction: float, stage_dir: Pat
     grpo_ev = evals(Path(results["grpo"]["outputs"]["run_dir"]))
     acc = {"before SFT": sft_ev[0]["eval_accuracy"], "after SFT": sft_ev[-1]["eval_accuracy"],
            "after GRPO": grpo_ev[-1]["eval_accuracy"]}
-    plots = {"pretraining loss": str(plot_pretrain_loss(Path(pre_run), unigram, stage_dir / "pretrain_loss.png")),
+    plots = {"pretraining loss": str(plot_pretrain_loss(Path(pre_run), unigram,
+                                                        stage_dir / "pretrain_loss.png")),
              "accuracy and reward": str(plot_accuracy(Path(results["sft"]["outputs"]["run_dir"]),
                                                       Path(results["grpo"]["outputs"]["run_dir"]),
                                                       stage_dir / "accuracy_reward.png"))}
     log("sampling")
     samples = {"text": text_samples(pre_run, tokenizer, cfg, device),
-               "task": task_samples(results["grpo"]["outputs"]["policy_dir"], results, cfg.task_samples, device)}
+               "task": task_samples(results["grpo"]["outputs"]["policy_dir"], results, cfg.task_samples,
+                                    device)}
     return {
         "inputs": {"pretrain run": pre_run, "sft run": results["sft"]["outputs"]["run_dir"],
                    "grpo run": results["grpo"]["outputs"]["run_dir"]},
@@ -102,7 +106,8 @@ def text_samples(run_dir: str, tokenizer, cfg: EvalStageConfig, device: str) -> 
     room = mcfg.context_length - max(map(len, prompts))
     outs = generate(model, prompts, max_new_tokens=min(cfg.sample_tokens, room), temperature=0.8, top_p=0.95,
                     eot_id=tokenizer.eot_id, seed=0)
-    return [p + tokenizer.decode([i for i in ids if i != tokenizer.eot_id]) for p, ids in zip(cfg.prompts, outs)]
+    eot = tokenizer.eot_id
+    return [p + tokenizer.decode([i for i in ids if i != eot]) for p, ids in zip(cfg.prompts, outs)]
 
 
 def task_samples(policy_dir: str, results: dict, n: int, device: str) -> list[dict]:

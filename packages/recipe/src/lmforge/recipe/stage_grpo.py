@@ -20,7 +20,8 @@ def run(cfg: GRPOConfig, task: TaskConfig, policy_dir: str, stage_dir: Path, see
         log) -> dict:
     cfg = dataclasses.replace(
         cfg, policy=PolicyConfig(source="lmforge", path=policy_dir), task=task,
-        run=dataclasses.replace(cfg.run, out=str(stage_dir), name="run", seed=seed, device=device, resume=None))
+        run=dataclasses.replace(cfg.run, out=str(stage_dir), name="run", seed=seed, device=device,
+                                resume=None))
     log(f"GRPO ({cfg.loss}) for {cfg.steps} steps, {cfg.rollout.prompts_per_step} prompts x "
         f"{cfg.rollout.group_size} samples")
     run_dir = run_grpo(cfg)

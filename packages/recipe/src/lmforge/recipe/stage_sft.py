@@ -22,7 +22,8 @@ def run(cfg: SFTConfig, task: TaskConfig, policy_dir: str, stage_dir: Path, seed
         log) -> dict:
     cfg = dataclasses.replace(
         cfg, policy=PolicyConfig(source="lmforge", path=policy_dir), task=task,
-        run=dataclasses.replace(cfg.run, out=str(stage_dir), name="run", seed=seed, device=device, resume=None))
+        run=dataclasses.replace(cfg.run, out=str(stage_dir), name="run", seed=seed, device=device,
+                                resume=None))
     log(f"SFT for {cfg.steps} steps on {task.name} (lr {cfg.optim.lr}, batch {cfg.batch_size})")
     run_dir = run_sft(cfg)
     ev = evals(run_dir)

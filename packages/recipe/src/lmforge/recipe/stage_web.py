@@ -58,7 +58,8 @@ def run(cfg: WebConfig, stage_dir: Path, log) -> dict:
         missing = [str(p) for p in paths if not p.is_file()]
         if not paths or missing:
             raise ConfigError(f"web.source = 'warc' needs existing web.warc_paths (missing: {missing})")
-        return {"inputs": {"warc_paths": [str(p) for p in paths]}, "outputs": {"warcs": [str(p) for p in paths]},
+        names = [str(p) for p in paths]
+        return {"inputs": {"warc_paths": names}, "outputs": {"warcs": names},
                 "figures": {"warc files": len(paths), "bytes": sum(p.stat().st_size for p in paths)}}
     warc = stage_dir / "web.warc.gz"
     if cfg.source == "urls":
@@ -68,7 +69,7 @@ def run(cfg: WebConfig, stage_dir: Path, log) -> dict:
         return _result({"urls": len(cfg.urls)}, warc, counts)
     if cfg.source != "pydoc":
         raise ConfigError(f"web.source must be pydoc, urls or warc, got {cfg.source!r}")
-    log(f"rendering {cfg.modules} standard-library modules with pydoc")
+    log(f"rendering up to {cfg.modules} standard-library modules with pydoc")
     site = render_pydoc_site(stage_dir / "site", cfg.modules)
     server = serve_directory(stage_dir / "site")
     try:
