@@ -11,20 +11,19 @@ from lmforge.recipe.stage_pretrain import PretrainStageConfig, run
 
 @pytest.fixture(scope="module")
 def tokenized(tmp_path_factory):
+    """Kept text (the docstrings of a few standard-library modules) through the tokenizer stage."""
+    import argparse
+    import json
     import textwrap
 
+    from lmforge.data import Document, write_jsonl
     from lmforge.recipe.stage_tokenizer import TokenizerStageConfig
     from lmforge.recipe.stage_tokenizer import run as tokenizer_run
 
     d = tmp_path_factory.mktemp("tok")
-    import json as json_module  # any real English prose with code: the standard library's own docs
-
-    text = "\n\n".join(textwrap.dedent(inspect.getdoc(obj) or "") for obj in
-                       (json_module, inspect, textwrap, pytest, *vars(inspect).values()) if callable(obj) or
-                       hasattr(obj, "__doc__"))
-    from lmforge.data import Document, write_jsonl
-
-    write_jsonl([Document(text=text * 3, id="0")], d / "kept.jsonl")
+    docs = [inspect.getdoc(obj) or "" for m in (argparse, inspect, json, textwrap) for obj in vars(m).values()
+            if callable(obj)]
+    write_jsonl([Document(text="\n\n".join(docs), id="0")], d / "kept.jsonl")
     return tokenizer_run(TokenizerStageConfig(vocab_size=300), [str(d / "kept.jsonl")], d, log=lambda m: None)
 
 
@@ -58,6 +57,7 @@ def test_minutes_budget_is_measured_throughput_times_minutes(tokenized, tmp_path
                               calibration_steps=6)
     res = run(cfg, tokenized, tmp_path, seed=0, device="cpu", log=lambda m: None)
     assert res["inputs"]["budget"].startswith("0.02 min x measured")
+    # both numbers are printed to 3-4 significant digits
     rate = float(res["inputs"]["budget"].split("measured ")[1].split()[0])
-    assert float(res["figures"]["budget FLOPs"]) == pytest.approx(rate * 0.02 * 60, rel=1e-2)  # both printed to 3-4 digits
+    assert float(res["figures"]["budget FLOPs"]) == pytest.approx(rate * 0.02 * 60, rel=1e-2)
     assert len(list(tmp_path.glob("calibrate-*"))) == 2
