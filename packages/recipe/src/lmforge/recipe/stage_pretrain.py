@@ -109,7 +109,7 @@ def run(cfg: PretrainStageConfig, tok: dict, stage_dir: Path, seed: int, device:
             "spent / budget": round(spent / compute, 4),
             "law N_opt (non-embedding)": f"{conf.target_params:.4g}",
             "law D_opt tokens": f"{conf.law_tokens:.4g}",
-            "law predicted loss": round(conf.predicted_loss, 3),
+            "law predicted loss (extrapolated, its own units)": round(conf.predicted_loss, 3),
             "shape": f"d_model {conf.model['d_model']}, layers {conf.model['num_layers']}, heads "
                      f"{conf.model['num_heads']}, d_ff {conf.model['d_ff']}, context {cfg.context_length}",
             "parameters (non-embedding / total)": f"{conf.params:,} / {conf.params_total:,}",
