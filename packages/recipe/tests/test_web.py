@@ -52,3 +52,29 @@ def test_web_stage_pydoc_into_warc(tmp_path):
     docs = list(read_warc(result["outputs"]["warcs"][0]))
     assert result["figures"]["pages fetched"] == len(docs) >= 4  # index + 3 modules
     assert result["inputs"]["modules rendered"] == 3
+
+
+def test_web_stage_url_list_and_user_warcs(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "a.html").write_text('<p>a</p><a href="b.html">b</a>')
+    (site / "b.html").write_text("<p>b</p>")
+    server = serve_directory(site)
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        cfg = WebConfig(source="urls", urls=[f"{base}/a.html", f"{base}/nope.html"])
+        res = run(cfg, tmp_path / "urls", log=lambda m: None)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert res["figures"]["pages fetched"] == 1  # a list is fetched as given: b.html is not followed
+    assert res["figures"]["fetches skipped"] == "http_404=1"
+    warc = res["outputs"]["warcs"][0]
+    again = run(WebConfig(source="warc", warc_paths=[warc]), tmp_path / "w", log=lambda m: None)
+    assert again["outputs"]["warcs"] == [warc]
+    import pytest
+
+    from lmforge.core import ConfigError
+
+    with pytest.raises(ConfigError, match="missing"):
+        run(WebConfig(source="warc", warc_paths=[str(tmp_path / "absent.warc.gz")]), tmp_path, lambda m: None)

@@ -48,7 +48,11 @@ def plot_accuracy(sft_run: Path, grpo_run: Path, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(*zip(*acc), "o-", label="held-out accuracy (greedy)")
     if reward:
-        ax.plot(*zip(*reward), alpha=0.6, label="GRPO train reward (mean)")
+        ax.plot(*zip(*reward), alpha=0.3, color="tab:orange", label="GRPO train reward (mean per step)")
+        k = min(10, len(reward))  # one step's reward is noisy; the trend is what GRPO should move
+        smooth = [(reward[i][0], sum(r for _, r in reward[i - k + 1:i + 1]) / k)
+                  for i in range(k - 1, len(reward))]
+        ax.plot(*zip(*smooth), color="tab:orange", label=f"GRPO train reward ({k}-step mean)")
     ax.axvline(offset, color="gray", ls="--")
     ax.text(offset, 0.02, " SFT | GRPO", color="gray")
     ax.set_xlabel("step (SFT, then GRPO)")
