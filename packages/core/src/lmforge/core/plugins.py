@@ -27,7 +27,7 @@ from .errors import LmforgeError
 from .registry import IMPORT_STRING, Part, Registry, first_doc_line
 
 ENTRY_POINT_GROUP = "lmforge"
-FIRST_PARTY = ("core", "tokenize", "model", "systems", "scaling", "data", "align")
+FIRST_PARTY = ("core", "tokenize", "model", "systems", "scaling", "data", "align", "recipe")
 
 hookimpl = pluggy.HookimplMarker("lmforge")
 
