@@ -202,3 +202,13 @@ def sweep_command(budgets, sizes, span, backend, data, device, ledger, total_flo
     table.drop("experiment", "cached", strict=False).write_csv(Path(out) / "runs.csv")
     click.echo(f"{table.height} runs recorded in {Path(out) / 'runs.csv'}; "
                f"{lab.ledger.remaining():.3g} FLOPs left")
+
+
+def _add_service_commands() -> None:
+    from .service_cli import commands
+
+    for command in commands:
+        scaling_group.add_command(command)
+
+
+_add_service_commands()

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lmforge.core import LmforgeError
+from lmforge.core import LmforgeError, read_metrics
 
 from .experiment import Experiment, ExperimentBackend
 
@@ -86,3 +86,8 @@ class TrainBackend(ExperimentBackend):
         row = complete_row(read_run_dir(run_dir), str(run_dir))
         row["budget"] = float(exp.flops)
         return row
+
+    def loss_curve(self, exp: Experiment, row: dict[str, Any]) -> list[list[float]]:
+        """Training loss against tokens seen, from the run directory's ``metrics.jsonl``."""
+        return [[float(r["tokens"]), float(r["loss"])] for r in read_metrics(row["name"])
+                if isinstance(r.get("tokens"), int | float) and isinstance(r.get("loss"), int | float)]
