@@ -49,6 +49,19 @@ def _key_from(request: Request) -> str | None:
     return request.headers.get("x-api-key") or request.query_params.get("key")
 
 
+def caller(request: Request) -> dict[str, Any]:
+    """The key's record (id, name, budget), or 401."""
+    key = _key_from(request)
+    who = request.app.state.store.authenticate(key) if key else None
+    if who is None:
+        raise HTTPException(401, "a valid API key is required (Authorization: Bearer KEY)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return who
+
+
+Caller = Annotated[dict, Depends(caller)]
+
+
 def create_app(store: Store, backend: ExperimentBackend, dispatcher: Dispatcher | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -59,17 +72,8 @@ def create_app(store: Store, backend: ExperimentBackend, dispatcher: Dispatcher 
             dispatcher.stop()
 
     app = FastAPI(title="lmforge scaling lab", lifespan=lifespan)
+    app.state.store = store
     laws = LawCache()
-
-    def caller(request: Request) -> dict[str, Any]:
-        key = _key_from(request)
-        who = store.authenticate(key) if key else None
-        if who is None:
-            raise HTTPException(401, "a valid API key is required (Authorization: Bearer KEY)",
-                                headers={"WWW-Authenticate": "Bearer"})
-        return who
-
-    Caller = Annotated[dict, Depends(caller)]
 
     @app.post("/submit", status_code=201)
     def submit(body: SubmitRequest, who: Caller) -> dict[str, Any]:

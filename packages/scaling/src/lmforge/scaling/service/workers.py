@@ -10,6 +10,7 @@ as a task.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 import threading
@@ -17,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
+
+log = logging.getLogger("lmforge.scaling.service")
 
 
 @dataclass
@@ -53,6 +56,9 @@ def worker_main(conn: Connection, backend_name: str, options: dict[str, Any], pa
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     backend = get_part("experiment_backend", backend_name)(**options)
+    import torch  # noqa: F401  (model accounting, which every backend runs, needs it: pay it before a run)
+
+    conn.send("ready")  # imports done: only now may the dispatcher hand this worker a run
     while True:
         task = conn.recv()
         if task is None:
@@ -72,6 +78,7 @@ class _Worker:
                                    daemon=True, name="lmforge-scaling-worker")
         self.process.start()
         child.close()
+        self.ready = False
         self.exp_id: int | None = None
 
 
@@ -84,7 +91,7 @@ class LocalExecutor:
         self.workers = [_Worker(self.ctx, backend_name, options) for _ in range(workers)]
 
     def idle(self) -> _Worker | None:
-        return next((w for w in self.workers if w.exp_id is None), None)
+        return next((w for w in self.workers if w.ready and w.exp_id is None), None)
 
     def pid(self, slot: _Worker) -> int:
         return slot.process.pid
@@ -94,26 +101,32 @@ class LocalExecutor:
         slot.conn.send((exp_id, request))
 
     def wait(self, timeout: float) -> list[Outcome]:
-        busy = [w for w in self.workers if w.exp_id is not None]
-        if not busy:
+        """Outcomes of finished runs; also notices workers that became ready or died."""
+        watched = [w for w in self.workers if w.exp_id is not None or not w.ready]
+        if not watched:
             time.sleep(timeout)
             return []
-        ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout))
+        ready = set(wait([w.conn for w in watched] + [w.process.sentinel for w in watched], timeout))
         out = []
-        for w in busy:
+        for w in watched:
+            message = None
             if w.conn in ready:
                 try:
-                    outcome = w.conn.recv()
+                    message = w.conn.recv()
                 except EOFError:  # died while sending; its sentinel says how below
-                    outcome = None
-                if outcome is not None:
-                    out.append(outcome)
-                    w.exp_id = None
-                    continue
-            if w.process.sentinel in ready or not w.process.is_alive():
+                    pass
+            if message == "ready":
+                w.ready = True
+            elif message is not None:
+                out.append(message)
+                w.exp_id = None
+            elif w.process.sentinel in ready or not w.process.is_alive():
                 w.process.join(1)
-                out.append(Outcome(w.exp_id, False, reason=f"worker process {w.process.pid} died "
-                                                           f"(exit code {w.process.exitcode})"))
+                why = f"worker process {w.process.pid} died (exit code {w.process.exitcode})"
+                if w.exp_id is not None:
+                    out.append(Outcome(w.exp_id, False, reason=why))
+                else:
+                    log.warning("%s while starting; starting another", why)
                 self._replace(w)
         return out
 
