@@ -79,10 +79,10 @@ def serve_command(lab_dir, database_url, host, port, backend, options, data, val
 
     opts = _options(options)
     if backend == "train":
-        if not data:
-            raise LmforgeError("the train backend needs --data TOKENS.bin (or use --backend surrogate)")
         opts = {"data": data, "val_data": val_data, "device": device,
                 "out": str(Path(lab_dir).resolve() / "runs"), **opts}
+        if not opts["data"]:
+            raise LmforgeError("the train backend needs --data TOKENS.bin (or use --backend surrogate)")
     part = get_part("experiment_backend", backend)(**opts)
     store = _store(lab_dir, database_url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -96,5 +96,11 @@ class TrainBackend(ExperimentBackend):
 
     def loss_curve(self, exp: Experiment, row: dict[str, Any]) -> list[list[float]]:
         """Training loss against tokens seen, from the run directory's ``metrics.jsonl``."""
-        return [[float(r["tokens"]), float(r["loss"])] for r in read_metrics(row["name"])
-                if isinstance(r.get("tokens"), int | float) and isinstance(r.get("loss"), int | float)]
+        from .runs_dir import TRAIN_KEYS
+
+        curve = []
+        for r in read_metrics(row["name"]):
+            loss = next((r[k] for k in TRAIN_KEYS if isinstance(r.get(k), int | float)), None)
+            if loss is not None and isinstance(r.get("tokens"), int | float):
+                curve.append([float(r["tokens"]), float(loss)])
+        return curve
