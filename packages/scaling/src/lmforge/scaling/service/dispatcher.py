@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Any
 
-from .store import Store, worker_label
+from .store import Store
 from .workers import EXECUTORS
 
 log = logging.getLogger("lmforge.scaling.service")
@@ -56,7 +56,7 @@ class Dispatcher:
 
     def _step(self) -> None:
         while (slot := self.executor.idle()) is not None:
-            claimed = self.store.claim_next(worker_label(self.executor.pid(slot)))
+            claimed = self.store.claim_next(self.executor.label(slot))
             if claimed is None:
                 break
             exp_id, request, backend = claimed

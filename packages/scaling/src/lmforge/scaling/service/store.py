@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import time
 from contextlib import contextmanager
@@ -39,10 +38,6 @@ class DuplicateError(LmforgeError):
 def hash_key(key: str) -> str:
     # keys are 192 random bits, so a fast hash is as safe as a slow one: nothing to brute-force
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def worker_label(pid: int) -> str:
-    return f"{pid}@{os.uname().nodename}"
 
 
 class Store:

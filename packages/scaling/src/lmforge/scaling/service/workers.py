@@ -1,7 +1,8 @@
 """Executors: where the dispatcher's experiments run.
 
-An executor has a fixed number of slots (the cap on concurrent runs) and three calls:
-``idle() -> slot | None``, ``start(slot, exp_id, request)`` and ``wait(timeout) -> [Outcome]``.
+An executor has a fixed number of slots (the cap on concurrent runs) and these calls:
+``idle() -> slot | None``, ``label(slot)``, ``start(slot, exp_id, request)``,
+``wait(timeout) -> [Outcome]``, ``running() -> [exp_id]`` and ``shutdown()``.
 ``local`` keeps that many long-lived worker processes (spawned, so the server's threads never
 meet ``fork``), each running one experiment at a time; a worker that dies mid-run comes back as a
 failed outcome naming its exit code, and is replaced. ``ray`` sends each experiment to a Ray cluster
@@ -93,8 +94,9 @@ class LocalExecutor:
     def idle(self) -> _Worker | None:
         return next((w for w in self.workers if w.ready and w.exp_id is None), None)
 
-    def pid(self, slot: _Worker) -> int:
-        return slot.process.pid
+    def label(self, slot: _Worker) -> str:
+        """Where a run goes, as ``GET /experiment`` shows it: ``pid@host`` of the worker process."""
+        return f"{slot.process.pid}@{os.uname().nodename}"
 
     def start(self, slot: _Worker, exp_id: int, request: dict[str, Any]) -> None:
         slot.exp_id = exp_id
@@ -157,7 +159,8 @@ class RayExecutor:
         import ray
 
         if not ray.is_initialized():
-            ray.init(address=address or None, ignore_reinit_error=True, log_to_driver=False)
+            ray.init(address=address or None, ignore_reinit_error=True, log_to_driver=False,
+                     include_dashboard=False)
         self.ray = ray
         self.backend_name, self.options, self.slots = backend_name, options, workers
         self.remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0)(run_request)
@@ -166,8 +169,8 @@ class RayExecutor:
     def idle(self) -> int | None:
         return len(self.tasks) if len(self.tasks) < self.slots else None
 
-    def pid(self, slot: int) -> int:
-        return 0  # a Ray task has no process of ours to watch; Ray reports its failures
+    def label(self, slot: int) -> str:
+        return "ray"  # a Ray task has no process of ours to watch; Ray reports its failures
 
     def start(self, slot: int, exp_id: int, request: dict[str, Any]) -> None:
         self.tasks[self.remote.remote(self.backend_name, self.options, request)] = exp_id
