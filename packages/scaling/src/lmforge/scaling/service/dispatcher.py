@@ -36,7 +36,9 @@ class Dispatcher:
             log.warning("marked %d experiments of a stopped service failed and refunded", len(dead))
         return len(dead)
 
-    def start(self) -> None:
+    def start(self, ready_timeout: float = 300.0) -> None:
+        """Start dispatching once the workers are up, so ``--workers N`` means N from the first run."""
+        self.executor.wait_ready(ready_timeout)
         self.thread.start()
 
     def stop(self) -> None:

@@ -1,7 +1,7 @@
 """Executors: where the dispatcher's experiments run.
 
 An executor has a fixed number of slots (the cap on concurrent runs) and these calls:
-``idle() -> slot | None``, ``label(slot)``, ``start(slot, exp_id, request)``,
+``wait_ready(timeout)``, ``idle() -> slot | None``, ``label(slot)``, ``start(slot, exp_id, request)``,
 ``wait(timeout) -> [Outcome]``, ``running() -> [exp_id]`` and ``shutdown()``.
 ``local`` keeps that many long-lived worker processes (spawned, so the server's threads never
 meet ``fork``), each running one experiment at a time; a worker that dies mid-run comes back as a
@@ -91,6 +91,13 @@ class LocalExecutor:
         self.ctx = mp.get_context("spawn")
         self.workers = [_Worker(self.ctx, backend_name, options) for _ in range(workers)]
 
+    def wait_ready(self, timeout: float) -> None:
+        """Block until every worker has started (called before any run is handed out)."""
+        deadline = time.monotonic() + timeout
+        while not all(w.ready for w in self.workers) and time.monotonic() < deadline:
+            if self.wait(0.2):
+                raise RuntimeError("a worker reported a run before any was handed out")
+
     def idle(self) -> _Worker | None:
         return next((w for w in self.workers if w.ready and w.exp_id is None), None)
 
@@ -165,6 +172,9 @@ class RayExecutor:
         self.backend_name, self.options, self.slots = backend_name, options, workers
         self.remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0)(run_request)
         self.tasks: dict[Any, int] = {}
+
+    def wait_ready(self, timeout: float) -> None:
+        """Ray starts its workers on demand."""
 
     def idle(self) -> int | None:
         return len(self.tasks) if len(self.tasks) < self.slots else None
