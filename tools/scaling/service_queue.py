@@ -7,6 +7,11 @@ no service: the same experiments through ``Lab`` (surrogate backend, SQLite ledg
 Both repeat ``--repeats`` times on fresh databases; the medians and their ratio are printed.
 
     uv run python tools/scaling/service_queue.py --count 20 --workers 2
+
+Measured on the shared 2-core machine (load average ~13): 20 experiments, 2 workers, no delay:
+0.95 s end to end (median of 3; 0.86 s of it the 20 sequential submits), against 0.36 s through
+``Lab`` in-process (2.7x). With ``--delay 1`` (runs of a second): 10.35 s against 20.78 s: the two
+workers halve the queue.
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--num-layers", type=int, default=2)
     ap.add_argument("--context-length", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=0, help="Init and batch order, same for every pipeline.")
     ap.add_argument("--out", default=".bench/scaling/warc_ablation")
     args = ap.parse_args()
 
@@ -80,8 +81,8 @@ def main() -> None:
     t1 = time.perf_counter()
     model = {"context_length": args.context_length, "d_model": args.d_model, "num_layers": args.num_layers,
              "num_heads": max(1, args.d_model // 32)}
-    report = run_ablation(tokens, heldout, tok, args.budget, model, out / "ablation",
-                          batch_size=args.batch_size)
+    report = run_ablation(tokens, heldout, tok, args.budget, model, out / f"ablation-seed{args.seed}",
+                          batch_size=args.batch_size, seed=args.seed)
     print(format_ablation(report))
     print(f"pipelines {t1 - t0:.0f} s, training and evaluation {time.perf_counter() - t1:.0f} s; "
           f"plot {report['plot']}")
