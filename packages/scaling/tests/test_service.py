@@ -49,6 +49,8 @@ def test_keys_budgets_refusals_and_isolation(lab):
     refused(400, a.submit, shape(32), flops=3e12)  # 2.5e12 left
     refused(400, a.submit, {**shape(32), "num_heads": 3}, flops=1e12)  # invalid shape
     refused(400, a.submit, shape(32), flops=1e12, tokens=1e6)  # both budgets
+    refused(400, a.submit, {"d_model": 32}, tokens=1e6)  # no shape to count tokens with
+    refused(400, a.submit, shape(32), flops=1e12, extra={"out": "/etc"})  # not the server's paths
     by_tokens = a.submit(shape(48), tokens=2e6)  # tokens become FLOPs at this shape's exact cost
     assert 1e10 < by_tokens["flops"] < 2.5e12
     assert a.budget()["used"] == pytest.approx(1e12 + by_tokens["flops"])

@@ -13,6 +13,8 @@ import click
 
 from lmforge.core import LmforgeError
 
+from .service_cli import commands as service_commands  # click only, like this module
+
 
 def _numbers(values: tuple[str, ...], what: str) -> list[float]:
     """Accept ``--budgets 1e13,1e14`` and repeated ``--budgets 1e13 --budgets 1e14``."""
@@ -249,11 +251,5 @@ def ablate_command(pipelines, heldout, tokenizer_dir, budget, d_model, num_layer
         click.echo(f"table: {Path(out) / 'ablation.json'}  plot: {report['plot']}")
 
 
-def _add_service_commands() -> None:
-    from .service_cli import commands
-
-    for command in commands:
-        scaling_group.add_command(command)
-
-
-_add_service_commands()
+for _command in service_commands:
+    scaling_group.add_command(_command)

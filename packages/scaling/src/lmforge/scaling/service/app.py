@@ -21,6 +21,10 @@ from .dispatcher import Dispatcher
 from .predict import LawCache, answer
 from .store import DuplicateError, OverBudgetError, Store
 
+# what a caller may change in a run beyond the shape and budget: the optimizer and its schedule, never
+# the server's paths, devices or data (``extra`` is merged into the train backend's TrainConfig)
+SAFE_EXTRA = frozenset({"optimizer", "schedule"})
+
 
 class SubmitRequest(BaseModel):
     model: dict[str, int] = Field(description="ModelConfig shape: vocab_size, context_length, d_model, ...")
@@ -29,7 +33,7 @@ class SubmitRequest(BaseModel):
     batch_size: int = 16
     lr: float = 3e-3
     seed: int = 0
-    extra: dict[str, Any] = Field(default_factory=dict, description="backend settings (train: schedule, ...)")
+    extra: dict[str, Any] = Field(default_factory=dict, description="optimizer / schedule settings")
 
 
 class PredictRequest(BaseModel):
@@ -79,11 +83,18 @@ def create_app(store: Store, backend: ExperimentBackend, dispatcher: Dispatcher 
     def submit(body: SubmitRequest, who: Caller) -> dict[str, Any]:
         if (body.flops is None) == (body.tokens is None):
             raise HTTPException(400, "give exactly one of flops and tokens")
+        if set(body.extra) - SAFE_EXTRA:
+            raise HTTPException(400, f"extra may set only {sorted(SAFE_EXTRA)}, not "
+                                     f"{sorted(set(body.extra) - SAFE_EXTRA)}")
         exp = Experiment(model=body.model, flops=body.flops or 1.0, batch_size=body.batch_size, lr=body.lr,
                          seed=body.seed, extra=body.extra)
         try:
             if body.tokens is not None:  # the FLOPs these tokens cost this shape, counted exactly
-                exp = Experiment(**{**exp.canonical(), "flops": body.tokens * backend.flops_per_token(exp)})
+                try:
+                    per_token = backend.flops_per_token(exp)
+                except (TypeError, ValueError) as e:  # a shape the model config refuses
+                    raise LmforgeError(f"experiment refused: invalid model shape: {e}") from None
+                exp = Experiment(**{**exp.canonical(), "flops": body.tokens * per_token})
             backend.validate(exp)
             exp_id = store.submit(who["id"], exp, backend.name, backend.cost(exp))
         except DuplicateError as e:
