@@ -15,6 +15,18 @@ available to every pipeline). Then ``lmforge.scaling.ablate.run_ablation`` train
 each pipeline's tokens for ``--budget`` FLOPs and prints the table.
 
     uv run python tools/scaling/warc_ablation.py --budget 5e11 --out .bench/scaling/warc_ablation
+
+Measured (8.5 MB WARC of 547 pages; d_model 64, 2 layers, context 64, batch 16; 5e11 FLOPs = 332,800
+tokens seen per pipeline; shared 2-core machine at load average ~13): crawl and three pipelines
+287 s, three trainings 241 s, 8.8 minutes in all. Held-out bits per byte (seed 0 / seed 1, whose
+held-out batches differ):
+
+    pipeline        kept tokens  epochs  bits/byte (seed 0)  bits/byte (seed 1)
+    gopher+dedup      2,801,952    0.12              2.4168              2.4869
+    gopher            3,630,767    0.09              2.4338              2.5112
+    length            4,833,197    0.07              2.4963              2.5298
+
+Both seeds rank the pipelines the same way: each filtering step helps at equal compute.
 """
 
 from __future__ import annotations
