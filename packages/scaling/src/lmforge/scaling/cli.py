@@ -1,4 +1,5 @@
-"""``lmforge scaling``: fit, predict, plot, sweep, validate, coverage.
+"""``lmforge scaling``: fit, predict, plot, sweep, validate, coverage, ablate; serve/keys/client come
+from ``service_cli``.
 
 Only click is imported here; the numerical stack loads inside each command.
 """
@@ -11,6 +12,8 @@ from pathlib import Path
 import click
 
 from lmforge.core import LmforgeError
+
+from .service_cli import commands as service_commands  # click only, like this module
 
 
 def _numbers(values: tuple[str, ...], what: str) -> list[float]:
@@ -202,3 +205,51 @@ def sweep_command(budgets, sizes, span, backend, data, device, ledger, total_flo
     table.drop("experiment", "cached", strict=False).write_csv(Path(out) / "runs.csv")
     click.echo(f"{table.height} runs recorded in {Path(out) / 'runs.csv'}; "
                f"{lab.ledger.remaining():.3g} FLOPs left")
+
+
+@scaling_group.command("ablate")
+@click.option("--pipeline", "pipelines", multiple=True, required=True,
+              help="NAME=TOKENS.bin: one pipeline's output token file; give two or more.")
+@click.option("--heldout", required=True, help="Held-out evaluation text (or its token file).")
+@click.option("--tokenizer-dir", required=True, help="The tokenizer all token files were made with.")
+@click.option("--budget", type=float, required=True, help="FLOPs each pipeline's model trains for.")
+@click.option("--d-model", type=int, default=64, show_default=True)
+@click.option("--num-layers", type=int, default=2, show_default=True)
+@click.option("--num-heads", type=int, default=2, show_default=True)
+@click.option("--d-ff", type=int, default=None, help="Default: the model package's choice for d_model.")
+@click.option("--context-length", type=int, default=64, show_default=True)
+@click.option("--batch-size", type=int, default=16, show_default=True)
+@click.option("--lr", type=float, default=3e-3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--eval-batches", type=int, default=16, show_default=True, help="Fixed held-out batches.")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--ledger", default=None, help="Budget ledger (default: OUT/ledger.sqlite).")
+@click.option("--total-flops", type=float, default=None, help="Total of a new ledger (default: as needed).")
+@click.option("--out", default="ablation", show_default=True, help="Runs, table (ablation.json) and plot.")
+@click.option("--json", "as_json", is_flag=True)
+def ablate_command(pipelines, heldout, tokenizer_dir, budget, d_model, num_layers, num_heads, d_ff,
+                   context_length, batch_size, lr, seed, eval_batches, device, ledger, total_flops, out,
+                   as_json):
+    """Train one model per pipeline output at exactly equal FLOPs; compare held-out bits per byte."""
+    from .ablate import format_ablation, run_ablation
+
+    named = {}
+    for item in pipelines:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise LmforgeError(f"--pipeline {item!r}: expected NAME=TOKENS.bin")
+        if name in named:
+            raise LmforgeError(f"--pipeline: the name {name!r} is given twice")
+        named[name] = path
+    model = {"context_length": context_length, "d_model": d_model, "num_layers": num_layers,
+             "num_heads": num_heads, **({"d_ff": d_ff} if d_ff else {})}
+    report = run_ablation(named, heldout, tokenizer_dir, budget, model, out, batch_size=batch_size, lr=lr,
+                          seed=seed, ledger=ledger, total_flops=total_flops, device=device,
+                          eval_batches=eval_batches)
+    click.echo(json.dumps(report, indent=1) if as_json else format_ablation(report))
+    if not as_json:
+        click.echo(f"table: {Path(out) / 'ablation.json'}  plot: {report['plot']}")
+
+
+for _command in service_commands:
+    scaling_group.add_command(_command)

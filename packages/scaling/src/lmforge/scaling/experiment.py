@@ -101,6 +101,14 @@ class ExperimentBackend:
         c = count_parameters(model_config(exp.model))
         return {"params": int(c["non_embedding"]), "params_total": int(c["total"])}
 
+    def tokens(self, exp: Experiment) -> float:
+        """Training tokens D the run will see: its FLOPs over the exact per-token training cost."""
+        return exp.flops / self.flops_per_token(exp)
+
+    def loss_curve(self, exp: Experiment, row: dict[str, Any]) -> list[list[float]]:
+        """``[tokens, loss]`` points of a finished run (for the service's ``GET /experiment``)."""
+        return []
+
     def cost(self, exp: Experiment) -> float:
         """FLOPs charged to the ledger: the whole budget the request asks to spend."""
         return float(exp.flops)

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lmforge.core import LmforgeError
+from lmforge.core import LmforgeError, read_metrics
 
 from .experiment import Experiment, ExperimentBackend
 
@@ -41,10 +41,16 @@ class TrainBackend(ExperimentBackend):
         self.warmup_fraction, self.eval_batches = warmup_fraction, eval_batches
         self.tokenizer_dir = str(tokenizer_dir)
 
+    def train_path(self, exp: Experiment) -> str:
+        """The token file this run trains on: the backend's, or the request's own ``extra["data"]``
+        (a data ablation trains one shape on several files; the path is then part of the request's key)."""
+        return str(exp.extra.get("data", {}).get("train_path", self.data))
+
     def validate(self, exp: Experiment) -> None:
         super().validate(exp)
-        if not self.data or not Path(self.data).is_file():
-            raise LmforgeError(f"train backend needs a token file (data=...); {self.data or 'none'} given")
+        data = self.train_path(exp)
+        if not data or not Path(data).is_file():
+            raise LmforgeError(f"train backend needs a token file (data=...); {data or 'none'} given")
 
     def steps(self, exp: Experiment) -> int:
         per_step = self.flops_per_token(exp) * exp.batch_size * exp.model["context_length"]
@@ -59,7 +65,8 @@ class TrainBackend(ExperimentBackend):
         warmup = max(1, round(self.warmup_fraction * steps))
         data = {
             "model": dict(exp.model),
-            "data": {"train_path": self.data, "val_path": self.val_data, "tokenizer_dir": self.tokenizer_dir},
+            "data": {"train_path": self.data, "val_path": self.val_data, "tokenizer_dir": self.tokenizer_dir,
+                     **extra.pop("data", {})},
             "optimizer": {"lr": exp.lr, **extra.pop("optimizer", {})},
             "schedule": {"warmup_steps": warmup, **extra.pop("schedule", {})},
             "train": {"max_steps": None, "max_flops": float(exp.flops), "batch_size": exp.batch_size,
@@ -86,3 +93,14 @@ class TrainBackend(ExperimentBackend):
         row = complete_row(read_run_dir(run_dir), str(run_dir))
         row["budget"] = float(exp.flops)
         return row
+
+    def loss_curve(self, exp: Experiment, row: dict[str, Any]) -> list[list[float]]:
+        """Training loss against tokens seen, from the run directory's ``metrics.jsonl``."""
+        from .runs_dir import TRAIN_KEYS
+
+        curve = []
+        for r in read_metrics(row["name"]):
+            loss = next((r[k] for k in TRAIN_KEYS if isinstance(r.get(k), int | float)), None)
+            if loss is not None and isinstance(r.get("tokens"), int | float):
+                curve.append([float(r["tokens"]), float(loss)])
+        return curve
