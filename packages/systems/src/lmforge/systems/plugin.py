@@ -53,6 +53,12 @@ def register_parallel_backends(register):
 
 
 @hookimpl
+def register_parity_checks(register):
+    register("parallel_backend", "lmforge.systems.parity_checks:parallel_backend_parity",
+             description="Same parameters after 3 steps on 2 gloo ranks as the reference on one.")
+
+
+@hookimpl
 def register_commands(cli):
     from .cli import systems_group
 
