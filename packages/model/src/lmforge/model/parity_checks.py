@@ -83,16 +83,18 @@ def _compare_calls(worst: _Worst, label: str, cand: Callable, ref: Callable, inp
         worst.add(f"{label}: gradient of {name}", pgrads_a[name], b)
 
 
-def _same_weights(cand: torch.nn.Module, ref: torch.nn.Module, seed: int) -> None:
-    """Give the reference random weights (ones-initialized gains would hide bugs) and copy them over."""
+def _same_weights(cand: torch.nn.Module, ref: torch.nn.Module, seed: int) -> str:
+    """Give the reference random weights (ones-initialized gains would hide bugs) and copy them over;
+    returns what stops that ("" when nothing does)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in ref.parameters():
             p.copy_(torch.randn(p.shape, generator=g).to(p) * 0.5 + (1.0 if p.dim() == 1 else 0.0))
-    missing = set(ref.state_dict()) ^ set(cand.state_dict())
-    if missing:
-        raise AssertionError(f"the parts' parameters have different names: {sorted(missing)}")
+    differ = sorted(set(ref.state_dict()) ^ set(cand.state_dict()))
+    if differ:
+        return f"the parts' parameters have different names: {differ}"
     cand.load_state_dict(ref.state_dict())
+    return ""
 
 
 def _rand(gen: torch.Generator, *shape: int, dtype: torch.dtype, device: str) -> torch.Tensor:
@@ -121,7 +123,9 @@ def _module_parity(build: Callable, candidate, reference, shapes: Sequence[tuple
                    device: str, seed: int) -> ParityResult:
     dt, worst = _dtype(dtype), _Worst()
     cand, ref = build(candidate, dt), build(reference, dt)
-    _same_weights(cand, ref, seed)
+    problem = _same_weights(cand, ref, seed)
+    if problem:
+        return ParityResult(float("inf"), TOLERANCE[dt], False, problem)
     gen = torch.Generator().manual_seed(seed + 1)
     for shape in shapes:
         x = _rand(gen, *shape, dtype=dt, device=device) * 3
