@@ -106,4 +106,5 @@ def rollout_engine_parity(candidate, reference, max_new_tokens: int = 12, **opti
                             f"{want[first].token_ids}")
     error = max(abs(a - b) for r, s in zip(got, want) for a, b in zip(r.log_probs, s.log_probs))
     passed = error <= LOG_PROB_TOLERANCE
-    return ParityResult(error, LOG_PROB_TOLERANCE, passed, "" if passed else "log-probs of the greedy tokens differ")
+    detail = "" if passed else "log-probs of the greedy tokens differ"
+    return ParityResult(error, LOG_PROB_TOLERANCE, passed, detail)

@@ -168,7 +168,8 @@ def optimizer_parity(candidate, reference, steps: int = 30, lr: float = 1e-2, be
     hyperparameters (lr, betas, eps, weight_decay): the largest parameter difference on the way."""
     gen = torch.Generator().manual_seed(seed)
     x, y = torch.randn(64, 8, generator=gen), torch.randn(64, 1, generator=gen)
-    start = [torch.randn(8, 16, generator=gen) * 0.3, torch.zeros(16), torch.randn(16, 1, generator=gen) * 0.3]
+    start = [torch.randn(8, 16, generator=gen) * 0.3, torch.zeros(16),
+             torch.randn(16, 1, generator=gen) * 0.3]
 
     def trajectory(make) -> list[list[torch.Tensor]]:
         params = [torch.nn.Parameter(t.clone()) for t in start]

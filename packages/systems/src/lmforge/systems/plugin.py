@@ -24,7 +24,8 @@ def register_attention(register):
     # query with the last key, where the reference (like torch) aligns the first with the first
     # (`lmforge parity` found it); equal whenever s_q == s_k, which is how the model calls them.
     register("flash2_torch", _K + "flash2_torch:flash2_torch", ablation_of="reference",
-             description="FlashAttention-2, tiled in PyTorch (saves only O and logsumexp); causal bottom-right.")
+             description="FlashAttention-2, tiled in PyTorch (saves only O and logsumexp); "
+                         "causal bottom-right.")
     register("flash2_triton", _K + "flash2_triton:flash2_triton", ablation_of="reference",
              description="FlashAttention-2 with Triton forward and backward kernels; causal bottom-right.")
 

@@ -65,7 +65,8 @@ def tokenizer_parity(candidate, reference, vocab_size: int = 700, n_chars: int =
         if got != want or list(cand.encode_iterable([text])) != want or cand.decode(want) != ref.decode(want):
             differ.append(i)
     error = len(differ) / len(held)
-    detail = "" if not differ else f"{len(differ)} of {len(held)} texts differ, first {held[differ[0]][:50]!r}"
+    detail = "" if not differ else (f"{len(differ)} of {len(held)} texts differ, "
+                                    f"first {held[differ[0]][:50]!r}")
     return ParityResult(error, 0.0, not differ, detail)
 
 
