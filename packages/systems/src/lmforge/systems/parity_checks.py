@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import tempfile
+import warnings
 
 from lmforge.core.contracts import ParityResult
 from lmforge.core.parity import ParitySkipped
@@ -34,7 +35,9 @@ def _name_of(kind: str, part) -> str:
 def _run(name: str, world: int, steps: int) -> list[dict]:
     from lmforge.systems.parallel.parity import run_backends
 
-    with tempfile.TemporaryDirectory(prefix="lmforge-parity-") as out:
+    with tempfile.TemporaryDirectory(prefix="lmforge-parity-") as out, warnings.catch_warnings():
+        # the forked ranks inherit this filter: torch's deprecation notices would bury the table
+        warnings.simplefilter("ignore", FutureWarning)
         ranks = run_backends([("run", name, {})], out, world=world, steps=steps)
     for rank, result in enumerate(ranks):
         if "error" in result["run"]:
