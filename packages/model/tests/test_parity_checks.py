@@ -28,7 +28,7 @@ def attention_bottom_right(q, k, v, mask=None, is_causal=False):
     """Causal masking aligned at the last key (like the flash2 parts): differs only when n != m."""
     if is_causal:
         n, m = q.shape[-2], k.shape[-2]
-        cm = torch.ones(n, m, dtype=torch.bool).tril(m - n)
+        cm = torch.ones(n, m, dtype=torch.bool, device=q.device).tril(m - n)
         mask = cm if mask is None else mask & cm
     return scaled_dot_product_attention(q, k, v, mask)
 
@@ -37,7 +37,7 @@ def attention_by_hand(q, k, v, mask=None, is_causal=False):
     """The same maths written with einsum and an additive mask."""
     s = torch.einsum("...nd,...md->...nm", q, k) / math.sqrt(q.shape[-1])
     if is_causal:
-        s = s + torch.full(s.shape[-2:], float("-inf")).triu(1)
+        s = s + torch.full(s.shape[-2:], float("-inf"), device=s.device).triu(1)
     if mask is not None:
         s = s.masked_fill(~mask, float("-inf"))
     return torch.einsum("...nm,...md->...nd", softmax(s, -1), v)
@@ -93,10 +93,10 @@ class RopeEvenOdd(torch.nn.Module):
 
     def __init__(self, theta, d_k, max_seq_len, device=None):
         super().__init__()
-        self.inv = theta ** (-torch.arange(0, d_k, 2, dtype=torch.float64) / d_k)
+        self.inv = theta ** (-torch.arange(0, d_k, 2, dtype=torch.float64, device=device) / d_k)
 
     def forward(self, x, token_positions=None):
-        pos = torch.arange(x.shape[-2]) if token_positions is None else token_positions
+        pos = torch.arange(x.shape[-2], device=x.device) if token_positions is None else token_positions
         ang = (pos[..., None].double() * self.inv).float()
         cos, sin = ang.cos(), ang.sin()
         x0, x1 = x[..., 0::2], x[..., 1::2]

@@ -4,7 +4,8 @@ attention, norm, ffn, position: both parts are built through their contract, giv
 and run forward and backward on the same random inputs; the error is the largest difference over the
 output and every gradient (inputs and parameters), scaled by the reference's magnitude where that is
 above 1 (``|a - b| / max(1, |b|)``). The tolerance depends on the dtype: float32 1e-5 (tight: only
-summation order may differ), bfloat16 2e-2, float16 5e-3.
+summation order may differ), bfloat16 2e-2, float16 5e-3. They run on CUDA when there is a GPU
+(Triton kernels take nothing else), else on CPU with Triton in its interpreter.
 
 optimizer: the same small regression problem trained for ``steps`` steps by both; the error is the
 largest parameter difference over the whole trajectory (tolerance 1e-6, float32).
@@ -27,6 +28,11 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 TOLERANCE = {torch.float32: 1e-5, torch.bfloat16: 2e-2, torch.float16: 5e-3}
+
+
+def _device(device: str | None) -> str:
+    """CUDA when there is one: Triton kernels take only CUDA tensors outside the interpreter."""
+    return device or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _dtype(name: str | torch.dtype) -> torch.dtype:
@@ -101,10 +107,10 @@ def _rand(gen: torch.Generator, *shape: int, dtype: torch.dtype, device: str) ->
     return torch.randn(*shape, generator=gen).to(device=device, dtype=dtype)
 
 
-def attention_parity(candidate, reference, dtype: str = "float32", device: str = "cpu",
+def attention_parity(candidate, reference, dtype: str = "float32", device: str | None = None,
                      seed: int = 0) -> ParityResult:
     """Outputs and q/k/v gradients: no mask, causal, a random boolean mask; square and n != m."""
-    dt, worst = _dtype(dtype), _Worst()
+    dt, worst, device = _dtype(dtype), _Worst(), _device(device)
     gen = torch.Generator().manual_seed(seed)
     cases = [((2, 3), 37, 37, 16), ((1, 2), 8, 45, 32), ((3,), 64, 64, 64)]  # (lead, n, m, d)
     for lead, n, m, d in cases:
@@ -120,7 +126,7 @@ def attention_parity(candidate, reference, dtype: str = "float32", device: str =
 
 
 def _module_parity(build: Callable, candidate, reference, shapes: Sequence[tuple[int, ...]], dtype: str,
-                   device: str, seed: int) -> ParityResult:
+                   device: str | None, seed: int) -> ParityResult:
     dt, worst = _dtype(dtype), _Worst()
     cand, ref = build(candidate, dt), build(reference, dt)
     problem = _same_weights(cand, ref, seed)
@@ -134,24 +140,26 @@ def _module_parity(build: Callable, candidate, reference, shapes: Sequence[tuple
     return worst.result(TOLERANCE[dt])
 
 
-def norm_parity(candidate, reference, d_model: int = 96, dtype: str = "float32", device: str = "cpu",
+def norm_parity(candidate, reference, d_model: int = 96, dtype: str = "float32", device: str | None = None,
                 seed: int = 0) -> ParityResult:
     """``norm(d_model)`` with the same random gain: outputs, input and gain gradients."""
+    device = _device(device)
     return _module_parity(lambda part, dt: part(d_model, device=device, dtype=dt), candidate, reference,
                           [(4, 7, d_model), (3, d_model)], dtype, device, seed)
 
 
 def ffn_parity(candidate, reference, d_model: int = 48, d_ff: int = 128, dtype: str = "float32",
-               device: str = "cpu", seed: int = 0) -> ParityResult:
+               device: str | None = None, seed: int = 0) -> ParityResult:
     """``ffn(d_model, d_ff)`` with the same weights: outputs, input and weight gradients."""
+    device = _device(device)
     return _module_parity(lambda part, dt: part(d_model, d_ff, device=device, dtype=dt), candidate, reference,
                           [(2, 9, d_model), (5, d_model)], dtype, device, seed)
 
 
 def position_parity(candidate, reference, theta: float = 10000.0, d_k: int = 32, max_seq_len: int = 64,
-                    dtype: str = "float32", device: str = "cpu", seed: int = 0) -> ParityResult:
+                    dtype: str = "float32", device: str | None = None, seed: int = 0) -> ParityResult:
     """``position(theta, d_k, max_seq_len)``: outputs and input gradients, default and given positions."""
-    dt, worst = _dtype(dtype), _Worst()
+    dt, worst, device = _dtype(dtype), _Worst(), _device(device)
     cand, ref = (p(theta, d_k, max_seq_len, device=device) for p in (candidate, reference))
     gen = torch.Generator().manual_seed(seed)
     x = _rand(gen, 2, 3, 20, d_k, dtype=dt, device=device)
