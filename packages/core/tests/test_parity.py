@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from lmforge.core import get_host
 from lmforge.core.cli import build_cli
 from lmforge.core.contracts import DocFilter, ParityResult
-from lmforge.core.parity import run_parity
+from lmforge.core.parity import ParitySkipped, run_parity
 from lmforge.core.parity_checks import corpus, doc_filter_parity, executor_parity, reward_parity
 from lmforge.core.testing import assert_parity, parity_params
 
@@ -35,14 +35,18 @@ def crashing_check(candidate, reference):
     raise RuntimeError("the check itself is broken")
 
 
+def skipping_check(candidate, reference):
+    raise ParitySkipped("the labelled set is not here")
+
+
 @pytest.fixture
 def toys(fresh_host, monkeypatch):
     """A plugin with toy numeric parts under three real kind names (their contracts lifted), so the
     CLI path is the real one: ``classifier`` has a check, ``deduper`` none, ``language_identifier`` a
-    check that crashes."""
+    check that crashes, ``html_extractor`` one that cannot run here."""
     from lmforge.core import contracts
 
-    for kind in ("classifier", "deduper", "language_identifier"):
+    for kind in ("classifier", "deduper", "language_identifier", "html_extractor"):
         monkeypatch.delitem(contracts.CONTRACTS, kind)
     host = get_host()
 
@@ -63,9 +67,11 @@ def toys(fresh_host, monkeypatch):
     def checks(register):
         register("classifier", compare_on_ints)
         register("language_identifier", crashing_check)
+        register("html_extractor", skipping_check)
 
     assert host.add_plugin(make_plugin(register_classifiers=classifiers, register_dedupers=dedupers,
                                        register_language_identifiers=languages,
+                                       register_html_extractors=languages,
                                        register_parity_checks=checks), "toys", "toys-pkg")
     return host
 
@@ -73,7 +79,7 @@ def toys(fresh_host, monkeypatch):
 def test_rows_say_pass_fail_no_check_and_error(toys):
     rows = {(r.kind, r.part): r for r in run_parity(toys.registry)}
     assert set(rows) == {("classifier", "square_mult"), ("classifier", "square_plus"), ("deduper", "b"),
-                         ("language_identifier", "b")}  # ablations are never checked
+                         ("language_identifier", "b"), ("html_extractor", "b")}  # ablations are never checked
     ok = rows["classifier", "square_mult"]
     assert (ok.reference, ok.max_error, ok.tolerance, ok.verdict) == ("square", 0.0, 0.0, "pass")
     assert ok.seconds >= 0
@@ -82,6 +88,11 @@ def test_rows_say_pass_fail_no_check_and_error(toys):
     assert rows["deduper", "b"].verdict == "no check"
     crashed = rows["language_identifier", "b"]
     assert crashed.verdict == "error" and "the check itself is broken" in crashed.detail
+    skipped = rows["html_extractor", "b"]
+    assert (skipped.verdict, skipped.detail) == ("skipped", "the labelled set is not here")
+    assert not skipped.failed and not skipped.passed
+    failing = [("classifier", "square_plus"), ("deduper", "b"), ("language_identifier", "b")]
+    assert all(rows[k].failed for k in failing)
 
 
 def test_kind_and_name_select(toys):
@@ -100,7 +111,10 @@ def test_cli_prints_the_table_and_exits_nonzero_on_failure(toys):
     result = CliRunner().invoke(build_cli(), ["parity"])
     assert result.exit_code == 1
     assert "FAIL: differs by 1" in result.output and "no check" in result.output
-    assert "1 of 4 passed" in result.output
+    assert "1 of 5 passed, 1 skipped" in result.output
+    assert "skipped: the labelled set is not here" in result.output
+    result = CliRunner().invoke(build_cli(), ["parity", "html_extractor"])
+    assert result.exit_code == 0 and "0 of 1 passed, 1 skipped" in result.output
     result = CliRunner().invoke(build_cli(), ["parity", "deduper"])
     assert result.exit_code == 1 and "no parity_check registered for kind 'deduper'" in result.output
 
@@ -111,6 +125,8 @@ def test_pytest_helpers(toys):
     assert_parity("classifier", "square_mult")
     with pytest.raises(AssertionError, match="FAIL"):
         assert_parity("classifier", "square_plus")
+    with pytest.raises(pytest.skip.Exception, match="the labelled set is not here"):
+        assert_parity("html_extractor", "b")
 
 
 class MinChars(DocFilter):

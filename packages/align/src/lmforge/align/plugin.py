@@ -37,6 +37,15 @@ def register_rollout_engines(register):
 
 
 @hookimpl
+def register_parity_checks(register):
+    checks = "lmforge.align.parity_checks:"
+    register("rl_loss", checks + "rl_loss_parity",
+             description="Same per-token loss and gradient on random log-probs, advantages and masks.")
+    register("rollout_engine", checks + "rollout_engine_parity",
+             description="Same greedy tokens and log-probs within 1e-4 from a tiny random policy.")
+
+
+@hookimpl
 def register_commands(cli):
     from .cli import align_group
 

@@ -78,16 +78,19 @@ def version_command() -> None:
 def parity_command(kind: str | None, name: str | None) -> None:
     """Check every part that declares a reference (or those of KIND, or KIND NAME) against it.
 
-    Exits non-zero if any check fails, errors, or is missing for a kind whose parts declare references.
+    Exits non-zero if any check fails, errors, or is missing for a kind whose parts declare references
+    (a check that cannot run here, say for a missing optional library, is reported as skipped).
     """
-    from .parity import HEADER, format_rows, run_parity
+    from .parity import HEADER, SKIPPED, format_rows, run_parity
 
     rows = run_parity(get_host().registry, kind, name)
     if not rows:
         click.echo("no registered part declares a reference" + (f" in kind {kind!r}" if kind else ""))
         return
     click.echo(format_table(format_rows(rows), HEADER))
-    failed = [r for r in rows if not r.passed]
-    click.echo(f"\n{len(rows) - len(failed)} of {len(rows)} passed")
+    failed = [r for r in rows if r.failed]
+    skipped = sum(r.verdict == SKIPPED for r in rows)
+    click.echo(f"\n{len(rows) - len(failed) - skipped} of {len(rows)} passed"
+               + (f", {skipped} skipped" if skipped else ""))
     if failed:
         raise click.exceptions.Exit(1)

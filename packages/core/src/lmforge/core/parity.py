@@ -16,7 +16,11 @@ from .contracts import ParityResult
 from .errors import LmforgeError, UnknownPartError
 from .registry import Registry
 
-PASS, FAIL, NO_CHECK, ERROR = "pass", "FAIL", "no check", "error"
+PASS, FAIL, NO_CHECK, ERROR, SKIPPED = "pass", "FAIL", "no check", "error", "skipped"
+
+
+class ParitySkipped(Exception):
+    """Raised by a parity check that cannot run on this machine; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,11 @@ class ParityRow:
     @property
     def passed(self) -> bool:
         return self.verdict == PASS
+
+    @property
+    def failed(self) -> bool:
+        """Neither passed nor skipped."""
+        return self.verdict not in (PASS, SKIPPED)
 
 
 def referenced_parts(registry: Registry, kind: str | None = None, name: str | None = None):
@@ -64,6 +73,8 @@ def check_one(registry: Registry, kind: str, name: str, reference: str) -> Parit
         result = compare(candidate, ref)
         if not isinstance(result, ParityResult):
             raise TypeError(f"the {kind} parity_check returned {type(result).__name__}, not ParityResult")
+    except ParitySkipped as e:
+        return ParityRow(kind, name, reference, None, None, time.perf_counter() - start, SKIPPED, str(e))
     except Exception as e:  # a check that crashes is a failed check, reported in its row
         return ParityRow(kind, name, reference, None, None, time.perf_counter() - start, ERROR,
                          f"{type(e).__name__}: {e}")

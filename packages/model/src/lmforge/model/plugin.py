@@ -67,6 +67,14 @@ def register_rollout_engines(register):
 
 
 @hookimpl
+def register_parity_checks(register):
+    checks = f"{_M}.parity_checks:"
+    for kind in ("attention", "norm", "ffn", "position", "optimizer", "lr_schedule"):
+        register(kind, f"{checks}{kind}_parity", description=f"How two {kind} parts are compared "
+                 "(see lmforge.model.parity_checks).")
+
+
+@hookimpl
 def register_commands(cli):
     from .cli import quickstart_command, train_command
 

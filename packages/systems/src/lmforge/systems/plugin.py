@@ -20,10 +20,14 @@ def register_norms(register):
 
 @hookimpl
 def register_attention(register):
-    register("flash2_torch", _K + "flash2_torch:flash2_torch", reference="reference",
-             description="FlashAttention-2, tiled in PyTorch (saves only O and logsumexp).")
-    register("flash2_triton", _K + "flash2_triton:flash2_triton", reference="reference",
-             description="FlashAttention-2 with Triton forward and backward kernels.")
+    # Ablations, not reference-equal: with is_causal and fewer queries than keys they align the last
+    # query with the last key, where the reference (like torch) aligns the first with the first
+    # (`lmforge parity` found it); equal whenever s_q == s_k, which is how the model calls them.
+    register("flash2_torch", _K + "flash2_torch:flash2_torch", ablation_of="reference",
+             description="FlashAttention-2, tiled in PyTorch (saves only O and logsumexp); "
+                         "causal bottom-right.")
+    register("flash2_triton", _K + "flash2_triton:flash2_triton", ablation_of="reference",
+             description="FlashAttention-2 with Triton forward and backward kernels; causal bottom-right.")
 
 
 PARALLEL_BACKENDS = {  # name -> (import string, description)
@@ -47,6 +51,12 @@ PARALLEL_BACKENDS = {  # name -> (import string, description)
 def register_parallel_backends(register):
     for name, (where, description) in PARALLEL_BACKENDS.items():
         register(name, _P + where, description=description, reference="single")
+
+
+@hookimpl
+def register_parity_checks(register):
+    register("parallel_backend", "lmforge.systems.parity_checks:parallel_backend_parity",
+             description="Same parameters after 3 steps on 2 gloo ranks as the reference on one.")
 
 
 @hookimpl

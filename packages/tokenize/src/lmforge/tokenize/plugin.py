@@ -26,6 +26,14 @@ def register_tokenizers(register):
 
 
 @hookimpl
+def register_parity_checks(register):
+    register("tokenizer", _PKG + "parity_checks:tokenizer_parity",
+             description="Same ids on held-out texts from one trained vocabulary.")
+    register("bpe_trainer", _PKG + "parity_checks:bpe_trainer_parity",
+             description="Same vocabulary and merges from the same files.")
+
+
+@hookimpl
 def register_commands(cli):
     from .cli import tokenize_group  # click only; the heavy modules load inside the commands
 
