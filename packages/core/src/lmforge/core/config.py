@@ -15,7 +15,6 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-import tomli_w
 
 from .errors import ConfigError
 
@@ -194,4 +193,6 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
 
 
 def config_to_toml(cfg: Any) -> str:
+    import tomli_w  # lazily: the GPU image has no tomli_w, and reading configs never needs it
+
     return tomli_w.dumps(config_to_dict(cfg))
