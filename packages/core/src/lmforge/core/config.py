@@ -15,7 +15,6 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-
 from .errors import ConfigError
 
 T = TypeVar("T")

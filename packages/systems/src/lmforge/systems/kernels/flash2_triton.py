@@ -245,7 +245,8 @@ class FlashAttention2Triton(torch.autograd.Function):
         fixed = _settings(q)
         delta = (d_out.float() * o.float()).sum(-1)
         dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-        common = (s_q, s_k, d, s_k - s_q, 1.0 / math.sqrt(d), q.stride(0), q.stride(1), k.stride(0), k.stride(1))
+        common = (s_q, s_k, d, s_k - s_q, 1.0 / math.sqrt(d),
+                  q.stride(0), q.stride(1), k.stride(0), k.stride(1))
         flags = dict(CAUSAL=ctx.is_causal, TO_FP32=fixed["TO_FP32"], PRECISION=fixed["PRECISION"],
                      BLOCK_D=fixed["BLOCK_D"])
         if interpreting():  # the interpreter cannot time configs: the fixed interpreter tiles
