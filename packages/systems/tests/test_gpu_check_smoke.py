@@ -28,7 +28,8 @@ def run_python(code: str, env: dict) -> subprocess.CompletedProcess:
 def test_guard_hides_packages_outside_the_image_and_keeps_the_rest():
     env = guarded_env()
     # tomli_w and polars are installed here but absent from the GPU image: not found, as there
-    hidden = run_python("import importlib.util as u; print(u.find_spec('tomli_w'), u.find_spec('polars'))", env)
+    code = "import importlib.util as u; print(u.find_spec('tomli_w'), u.find_spec('polars'))"
+    hidden = run_python(code, env)
     assert hidden.returncode == 0 and hidden.stdout.split() == ["None", "None"], hidden.stderr
     new_import = run_python("import lmforge.model\nimport tomli_w", env)
     assert new_import.returncode != 0 and "No module named 'tomli_w'" in new_import.stderr
