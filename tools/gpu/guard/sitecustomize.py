@@ -6,7 +6,8 @@ workers too) may import only the standard library, ``lmforge`` and the top-level
 listed distributions provide; anything else is not found (ModuleNotFoundError on import, None from
 ``importlib.util.find_spec``), exactly as on the GPU machine, where the package is simply absent.
 Optional imports (``try: import x except ImportError``) therefore behave as they would there, and a
-new top-level import of a missing package fails the smoke run in CI instead of the first GPU run. Refused names are appended to LMFORGE_IMPORT_GUARD_LOG if set.
+new top-level import of a missing package fails the smoke run in CI instead of the first GPU run.
+Refused names are appended to LMFORGE_IMPORT_GUARD_LOG if set.
 """
 
 from __future__ import annotations
