@@ -28,9 +28,13 @@ def results(tmp_path_factory):
     return run_backends(JOBS, tmp_path_factory.mktemp("parity"), world=2, steps=STEPS)
 
 
+ACCUM = ("ddp_overlap", "ddp_bucketed", "ddp_naive", "torch_ddp")
+
+
 @pytest.fixture(scope="module")
 def accum_results(tmp_path_factory):
-    jobs = [(n, n, {}) for n in ("ddp_overlap", "ddp_bucketed", "ddp_naive")]
+    """grad_accum=2, all micro-steps but the last inside backend.no_sync (as the trainer does)."""
+    jobs = [(n, n, {}) for n in ACCUM]
     return run_backends(jobs, tmp_path_factory.mktemp("accum"), world=2, steps=STEPS, grad_accum=2)
 
 
@@ -53,8 +57,19 @@ def test_backend_matches_single_process(results, reference, label):
 
 
 def test_gradient_accumulation_through_hooks(accum_results, reference):
-    for label in ("ddp_overlap", "ddp_bucketed", "ddp_naive"):
+    for label in ACCUM:
         check_against_reference(accum_results[0][label], reference)
+
+
+def test_no_sync_halves_gradient_traffic_with_two_micro_steps(accum_results, tmp_path):
+    """Issue 15: without no_sync the hook-based DDPs all-reduce on every micro-step."""
+    hooked = ("ddp_overlap", "ddp_bucketed")
+    synced = run_backends([(n, n, {}) for n in hooked], tmp_path, world=2, steps=STEPS, grad_accum=2,
+                          no_sync=False)
+    for label in hooked:
+        with_no_sync = accum_results[0][label]["stats"]["comm_bytes"]
+        without = synced[0][label]["stats"]["comm_bytes"]
+        assert with_no_sync > 0 and without == 2 * with_no_sync, (label, with_no_sync, without)
 
 
 def test_ddp_variants_agree_bitwise(results):

@@ -7,13 +7,15 @@ the trainer only ever talks to this interface, in this order::
     device = backend.setup(cfg.device)
     model = backend.wrap_model(model)
     optimizer = backend.make_optimizer(model, optimizer_factory)
-    loop: forward/backward per micro-batch; backend.after_backward(model); clip; optimizer.step()
+    loop: forward/backward per micro-batch (all but the last inside backend.no_sync(model));
+          backend.after_backward(model); clip; optimizer.step()
     backend.all_reduce_mean(loss) for logging; backend.is_main decides who logs and checkpoints
     backend.full_state_dict(model) for checkpoints; backend.teardown()
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import torch
@@ -50,6 +52,11 @@ class ParallelBackend:
                        optimizer_factory: Callable[..., torch.optim.Optimizer]) -> torch.optim.Optimizer:
         """``optimizer_factory(params)`` builds the optimizer; ZeRO-style backends shard around it."""
         return optimizer_factory(list(model.parameters()))
+
+    def no_sync(self, model: nn.Module) -> contextlib.AbstractContextManager:
+        """Entered around forward and backward of every gradient-accumulation micro-step but the last:
+        backends that communicate during backward (DDP's hooks) skip it there and let gradients sum."""
+        return contextlib.nullcontext()
 
     def after_backward(self, model: nn.Module) -> None:
         """Synchronise gradients (after the last micro-batch's backward, before clipping and the step)."""

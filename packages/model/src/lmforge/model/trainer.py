@@ -228,11 +228,14 @@ def _train(cfg: TrainConfig, backend, resume) -> Path:
             for group in optimizer.param_groups:
                 group["lr"] = lr
             loss_sum = torch.zeros((), device=device)
-            for _ in range(cfg.train.grad_accum):
+            for micro in range(cfg.train.grad_accum):
                 x, y = get_batch(train_data, micro_bs, ctx, device, generator=data_rng)
-                with autocast():
-                    loss = cross_entropy(model(x), y)
-                (loss / cfg.train.grad_accum).backward()
+                # gradients sync once per step: every micro-step but the last skips the backend's sync
+                final_micro = micro == cfg.train.grad_accum - 1
+                with contextlib.nullcontext() if final_micro else backend.no_sync(model):
+                    with autocast():
+                        loss = cross_entropy(model(x), y)
+                    (loss / cfg.train.grad_accum).backward()
                 loss_sum += loss.detach()
             backend.after_backward(model)
             grad_norm = backend.clip_grad_norm(model, cfg.optimizer.grad_clip)
