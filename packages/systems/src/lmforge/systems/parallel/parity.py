@@ -68,13 +68,16 @@ def train_single(steps: int, clip: float = 0.0, **model_kwargs) -> dict[str, tor
 
 def train_backend(name: str, options: dict, steps: int, rank: int, world: int, grad_accum: int = 1,
                   model_kwargs: dict | None = None, batch: int = BATCH, checkpoint_dir: str | None = None,
-                  clip: float = 0.0, no_sync: bool = True):
+                  clip: float = 0.0, no_sync: bool = True, load_dcp: str | None = None,
+                  save_dcp: str | None = None, start_step: int = 0):
     """One rank's run of backend ``name``: returns (full state dict, stats).
 
     Each rank splits its slice into ``grad_accum`` micro-batches, like the trainer; ``checkpoint_dir``
     makes backends that have their own checkpoint format (DeepSpeed) save one there. ``no_sync`` wraps
     all micro-steps but the last in ``backend.no_sync`` as the trainer does; ``stats["comm_bytes"]`` counts
-    the bytes our backends hand to torch.distributed collectives (torch DDP's C++ reducer is not seen)."""
+    the bytes our backends hand to torch.distributed collectives (torch DDP's C++ reducer is not seen).
+    ``load_dcp`` / ``save_dcp``: a sharded checkpoint folder (per label) loaded before training from
+    batch ``start_step`` on, and saved after it (``stats["save_comm_bytes"]``: bytes moved while saving)."""
     from lmforge.core import get_part
 
     backend = get_part("parallel_backend", name)(**options)
@@ -86,11 +89,13 @@ def train_backend(name: str, options: dict, steps: int, rank: int, world: int, g
                 p.add_(0.5)
     model = backend.wrap_model(model)
     opt = backend.make_optimizer(model, optimizer_factory)
+    if load_dcp:
+        backend.load_checkpoint(load_dcp, model, opt)
     per_rank = batch // world
     stats = {"step_s": [], "sync_s": [], "optimizer_s": [], "grad_norm": []}
     counter = CommCounter()
     with counter:
-        for x, y in batches(steps, batch=batch):
+        for x, y in batches(steps, batch=batch)[start_step:]:
             xs, ys = x[rank * per_rank:(rank + 1) * per_rank], y[rank * per_rank:(rank + 1) * per_rank]
             t0 = time.perf_counter()
             micro = list(zip(xs.chunk(grad_accum), ys.chunk(grad_accum)))
@@ -110,6 +115,10 @@ def train_backend(name: str, options: dict, steps: int, rank: int, world: int, g
             stats["sync_s"].append(t2 - t1)
             stats["optimizer_s"].append(t3 - t2)
     stats["comm_bytes"] = counter.bytes
+    if save_dcp:
+        with CommCounter() as saving:
+            backend.save_checkpoint(save_dcp, model, opt)
+        stats["save_comm_bytes"] = saving.bytes
     state = backend.full_state_dict(model)
     if checkpoint_dir and hasattr(backend, "save_checkpoint"):
         backend.save_checkpoint(model, checkpoint_dir)
@@ -180,7 +189,8 @@ def _worker(rank: int, world: int, port: int, jobs: list, out_dir: str, steps: i
     results = {}
     for label, name, options in jobs:
         try:
-            state, stats = train_backend(name, options, steps, rank, world, **extra)
+            per_label = {k: f"{v}/{label}" for k, v in extra.items() if k in ("load_dcp", "save_dcp") and v}
+            state, stats = train_backend(name, options, steps, rank, world, **{**extra, **per_label})
             results[label] = {"state": state, "stats": stats}
         except Exception:
             results[label] = {"error": traceback.format_exc()}

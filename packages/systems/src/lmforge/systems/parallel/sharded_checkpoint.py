@@ -1,0 +1,61 @@
+"""Sharded checkpoints through torch.distributed.checkpoint (DCP): each rank writes only what it holds.
+
+A backend describes its state as a flat dict of tensors (``checkpoint_state``): replicated tensors
+appear on every rank under the same key (DCP writes them once), sharded ones as DTensors over a 1-D
+mesh, so DCP knows each shard's offset in the full tensor and can load into another world size's
+shards. Nothing is gathered: saving moves no weights between ranks. Keys: ``model.<name>`` and
+``optim.<name>.<state key>`` under the model's own parameter names.
+
+Loading creates the optimizer's lazy state first (one zero-learning-rate step on zero gradients, which
+changes no weight), then DCP reads every tensor in place into the live model and optimizer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.distributed.checkpoint as dcp
+
+from .seam import distributed
+
+
+def flat_dtensor(local_full_view: torch.Tensor, numel: int):
+    """This rank's slice of a flattened tensor of ``numel`` elements, cut as torch.chunk cuts it (our
+    FSDP's layout minus the padding), as a DTensor DCP can place; a plain tensor in one process."""
+    if not distributed():
+        return local_full_view
+    from torch.distributed.tensor import DTensor, Shard, init_device_mesh
+
+    world, rank = dist.get_world_size(), dist.get_rank()
+    mesh = init_device_mesh(local_full_view.device.type, (world,))
+    shard = -(-numel // world)
+    valid = max(0, min(shard, numel - rank * shard))
+    return DTensor.from_local(local_full_view[:valid], mesh, [Shard(0)], run_check=False,
+                              shape=torch.Size([numel]), stride=(1,))
+
+
+@torch.no_grad()
+def init_optimizer_state(optimizer, params: list[torch.nn.Parameter]) -> None:
+    """Create lazily built optimizer state (Adam's moments) so that DCP can load into it in place."""
+    params = [p for p in params if p.requires_grad]  # frozen ones get no state
+    saved = [(p, p.grad) for p in params]
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    lrs = [g["lr"] for g in optimizer.param_groups]
+    for g in optimizer.param_groups:
+        g["lr"] = 0.0
+    optimizer.step()
+    for g, lr in zip(optimizer.param_groups, lrs):
+        g["lr"] = lr
+    for p, grad in saved:
+        p.grad = grad
+
+
+def save(directory: str | Path, state: dict) -> None:
+    dcp.save(state, checkpoint_id=str(directory))
+
+
+def load(directory: str | Path, state: dict) -> None:
+    dcp.load(state, checkpoint_id=str(directory))
