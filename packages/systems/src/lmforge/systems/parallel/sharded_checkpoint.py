@@ -59,3 +59,29 @@ def save(directory: str | Path, state: dict) -> None:
 
 def load(directory: str | Path, state: dict) -> None:
     dcp.load(state, checkpoint_id=str(directory))
+
+
+def consolidate(directory: str | Path, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The full weights of a sharded checkpoint as ``model``'s state dict (one process, no process
+    group): every ``model.*`` tensor is read whole (flattened ones are reshaped to the parameter's
+    shape) and tied names get the one stored tensor. Write it with the model package's savers."""
+    import tempfile
+
+    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+
+    with tempfile.TemporaryDirectory() as tmp:  # one process reads every shard of every tensor
+        dcp_to_torch_save(str(directory), f"{tmp}/full.pt")
+        stored = torch.load(f"{tmp}/full.pt", map_location="cpu", weights_only=True)
+    full = {}
+    by_storage = {}
+    for name, t in model.state_dict(keep_vars=True).items():
+        key = f"model.{name}"
+        ptr = t.untyped_storage().data_ptr() if t.device.type != "meta" else id(t)
+        if key not in stored and ptr in by_storage:  # a tied alias stored under its first name
+            full[name] = full[by_storage[ptr]]
+            continue
+        if key not in stored:
+            raise KeyError(f"sharded checkpoint {directory} has no tensor for {name}")
+        full[name] = stored[key].reshape(t.shape)
+        by_storage[ptr] = name
+    return full
