@@ -38,12 +38,12 @@ def accum_results(tmp_path_factory):
     return run_backends(jobs, tmp_path_factory.mktemp("accum"), world=2, steps=STEPS, grad_accum=2)
 
 
-def check_against_reference(result, reference):
+def check_against_reference(result, reference, atol=1e-6):
     assert "error" not in result, result.get("error")
     state = result["state"]
     assert sorted(state) == sorted(reference)  # original names, tied names included
     for k, v in reference.items():
-        torch.testing.assert_close(state[k].float(), v, rtol=0, atol=1e-6, msg=k)
+        torch.testing.assert_close(state[k].float(), v, rtol=0, atol=atol, msg=k)
 
 
 @pytest.mark.parametrize("label", [label for label, _, _ in JOBS])
@@ -119,4 +119,7 @@ def test_backend_clip_grad_norm_is_global(tmp_path):
     runs = run_backends([("fsdp", "fsdp", {}), ("ddp", "ddp_flat", {})], tmp_path, world=2, steps=STEPS,
                         clip=0.05)
     for label in ("fsdp", "ddp"):
-        check_against_reference(runs[0][label], reference)
+        # clipping scales the summation-order noise too: both backends land 1.2e-6 from the single
+        # process (and bitwise on each other); a per-rank norm would be off by far more
+        check_against_reference(runs[0][label], reference, atol=5e-6)
+        assert runs[0][label]["stats"]["grad_norm"] == pytest.approx(runs[0]["ddp"]["stats"]["grad_norm"])

@@ -29,6 +29,9 @@ class ParallelBackend:
 
     rank: int = 0
     world_size: int = 1
+    # True: checkpoints go through save_checkpoint/load_checkpoint (each rank writes its shards; loadable
+    # at another world size) instead of full weights from full_state_dict plus per-rank optimizer files
+    sharded_checkpoints: bool = False
 
     def __init__(self, **options) -> None:
         if options:
@@ -80,6 +83,16 @@ class ParallelBackend:
     def full_state_dict(self, model: nn.Module) -> dict:
         """Full weights under the original (unwrapped) names, on every rank that returns them."""
         return self.unwrap(model).state_dict()
+
+    def save_checkpoint(self, directory, model: nn.Module, optimizer) -> None:
+        """Sharded backends: every rank writes its part of model and optimizer state to ``directory``."""
+        raise NotImplementedError(f"{type(self).__name__} writes full checkpoints "
+                                  "(sharded_checkpoints=False)")
+
+    def load_checkpoint(self, directory, model: nn.Module, optimizer) -> None:
+        """Sharded backends: load ``save_checkpoint``'s folder into the wrapped model and its optimizer."""
+        raise NotImplementedError(f"{type(self).__name__} reads full checkpoints "
+                                  "(sharded_checkpoints=False)")
 
     def teardown(self) -> None:
         """Release process groups and other resources."""
