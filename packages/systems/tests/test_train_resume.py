@@ -49,7 +49,8 @@ def test_sharded_resume_reproduces_the_uninterrupted_run(tmp_path, backend):
             "model.d_model": 16, "model.num_layers": 1, "model.num_heads": 2, "model.tie_embeddings": "true",
             "train.max_steps": 4, "train.batch_size": 8, "train.grad_accum": 2, "train.eval_every": 100,
             "train.eval_batches": 1, "train.log_every": 1, "train.checkpoint_every": 2,
-            "optimizer.grad_clip": 1.0, "schedule.warmup_steps": 1, "schedule.decay_steps": 4, "device": "cpu", "progress": "false", "out": tmp_path / "runs"}
+            "optimizer.grad_clip": 1.0, "schedule.warmup_steps": 1, "schedule.decay_steps": 4,
+            "device": "cpu", "progress": "false", "out": tmp_path / "runs"}
     _run(["--nproc", "2"], {**sets, "name": "whole"})
     _run(["--nproc", "2"], {**sets, "name": "stopped", "train.max_steps": 2})
     stopped = tmp_path / "runs" / "stopped"
