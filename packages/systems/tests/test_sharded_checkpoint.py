@@ -9,7 +9,7 @@ from lmforge.systems.parallel.parity import run_backends
 
 pytestmark = pytest.mark.distributed
 
-BACKENDS = ("zero1", "fsdp")
+BACKENDS = ("zero1", "fsdp", "torch_fsdp2")
 JOBS = [(n, n, {}) for n in BACKENDS]
 
 

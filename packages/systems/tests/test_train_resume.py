@@ -63,6 +63,16 @@ def test_sharded_resume_reproduces_the_uninterrupted_run(tmp_path, backend):
     whole = _losses(tmp_path / "runs" / "whole")
     assert sorted(whole) == [1, 2, 3, 4]
     assert _losses(stopped) == whole  # bit for bit
+    cmd = [sys.executable, "-m", "lmforge.core", "systems", "consolidate", str(stopped)]
+    consolidated = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert consolidated.returncode == 0, consolidated.stderr[-2000:]
+    from safetensors.torch import load_file
+
+    from lmforge.model.run_checkpoint import load_model_weights
+
+    assert load_file(consolidated.stdout.strip())["layers.0.attn.q_proj.weight"].shape == (16, 16)
+    full = load_model_weights(stopped / "checkpoints" / "step_0000004")
+    assert full["token_embeddings.weight"] is full["lm_head.weight"]  # tied: stored once, aliased
     _run(["--resume", str(one)], {"train.max_steps": 4})  # one process continues the 2-rank checkpoint
     resumed = _losses(one)
     assert sorted(resumed) == [1, 2, 3, 4] and resumed[2] == whole[2]

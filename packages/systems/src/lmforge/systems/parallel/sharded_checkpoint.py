@@ -63,8 +63,8 @@ def load(directory: str | Path, state: dict) -> None:
 
 def consolidate(directory: str | Path, model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The full weights of a sharded checkpoint as ``model``'s state dict (one process, no process
-    group): every ``model.*`` tensor is read whole (flattened ones are reshaped to the parameter's
-    shape) and tied names get the one stored tensor. Write it with the model package's savers."""
+    group; ``model`` may live on the meta device: only its names, shapes and ties are used). Every
+    ``model.*`` tensor is read whole, flattened ones are reshaped, tied names share the stored tensor."""
     import tempfile
 
     from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
@@ -72,16 +72,50 @@ def consolidate(directory: str | Path, model: torch.nn.Module) -> dict[str, torc
     with tempfile.TemporaryDirectory() as tmp:  # one process reads every shard of every tensor
         dcp_to_torch_save(str(directory), f"{tmp}/full.pt")
         stored = torch.load(f"{tmp}/full.pt", map_location="cpu", weights_only=True)
-    full = {}
-    by_storage = {}
-    for name, t in model.state_dict(keep_vars=True).items():
-        key = f"model.{name}"
-        ptr = t.untyped_storage().data_ptr() if t.device.type != "meta" else id(t)
-        if key not in stored and ptr in by_storage:  # a tied alias stored under its first name
-            full[name] = full[by_storage[ptr]]
+    stored = _flatten_keys(stored)
+    named = list(model.named_parameters(remove_duplicate=False)) + list(model.named_buffers())
+    full, first_name = {}, {}
+    for name, t in named:
+        if f"model.{name}" not in stored and id(t) in first_name:  # a tied alias stored once
+            full[name] = full[first_name[id(t)]]
             continue
-        if key not in stored:
+        if f"model.{name}" not in stored:
             raise KeyError(f"sharded checkpoint {directory} has no tensor for {name}")
-        full[name] = stored[key].reshape(t.shape)
-        by_storage[ptr] = name
-    return full
+        full[name] = stored[f"model.{name}"].reshape(t.shape)
+        first_name.setdefault(id(t), name)
+    return {name: full[name] for name in model.state_dict()}
+
+
+def _flatten_keys(tree: dict, prefix: str = "") -> dict:
+    """DCP hands nested dicts (torch_fsdp2's {"model": {...}}) back nested: flatten to dotted keys."""
+    out = {}
+    for k, v in tree.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten_keys(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def consolidate_run_checkpoint(step_dir: str | Path) -> Path:
+    """Write ``model.safetensors`` (full weights) into a trainer checkpoint folder whose weights are
+    sharded, so that everything reading full checkpoints (export-hf, generation) can use it."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from lmforge.model import ModelConfig, TransformerLM
+    from lmforge.model.run_checkpoint import _dedupe
+
+    step_dir = Path(step_dir)
+    state = json.loads((step_dir / "trainer_state.json").read_text())
+    if not state.get("sharded"):
+        raise ValueError(f"{step_dir} already holds full weights (not a sharded checkpoint)")
+    with torch.device("meta"):
+        model = TransformerLM.from_config(ModelConfig(**state["model"]))
+    full = consolidate(step_dir.parent / state["sharded"], model)
+    tensors, aliases = _dedupe(full)
+    out = step_dir / "model.safetensors"
+    save_file(tensors, str(out), metadata={"aliases": json.dumps(aliases)})
+    return out
