@@ -73,7 +73,7 @@ def train_backend(name: str, options: dict, steps: int, rank: int, world: int, g
     """One rank's run of backend ``name``: returns (full state dict, stats).
 
     Each rank splits its slice into ``grad_accum`` micro-batches, like the trainer; ``checkpoint_dir``
-    makes backends that have their own checkpoint format (DeepSpeed) save one there. ``no_sync`` wraps
+    makes the backend save its own (sharded) checkpoint there. ``no_sync`` wraps
     all micro-steps but the last in ``backend.no_sync`` as the trainer does; ``stats["comm_bytes"]`` counts
     the bytes our backends hand to torch.distributed collectives (torch DDP's C++ reducer is not seen).
     ``load_dcp`` / ``save_dcp``: a sharded checkpoint folder (per label) loaded before training from
@@ -115,17 +115,29 @@ def train_backend(name: str, options: dict, steps: int, rank: int, world: int, g
             stats["sync_s"].append(t2 - t1)
             stats["optimizer_s"].append(t3 - t2)
     stats["comm_bytes"] = counter.bytes
-    if save_dcp:
+    if save_dcp:  # before the full gather: peak resident memory only grows, so the order matters
+        rss = peak_rss_bytes()
         with CommCounter() as saving:
             backend.save_checkpoint(save_dcp, model, opt)
         stats["save_comm_bytes"] = saving.bytes
+        stats["save_peak_rise_bytes"] = peak_rss_bytes() - rss
+    rss = peak_rss_bytes()
     state = backend.full_state_dict(model)
-    if checkpoint_dir and hasattr(backend, "save_checkpoint"):
-        backend.save_checkpoint(model, checkpoint_dir)
+    stats["full_state_peak_rise_bytes"] = peak_rss_bytes() - rss
+    stats["full_state_bytes"] = sum(t.numel() * t.element_size() for t in (state or {}).values())
+    if checkpoint_dir:
+        backend.save_checkpoint(checkpoint_dir, model, opt)
     stats["optimizer_state_bytes"] = optimizer_state_bytes(opt)
     local = [p.to_local() if hasattr(p, "to_local") else p for p in model.parameters()]  # DTensor shards
     stats["param_bytes"] = sum(p.numel() * p.element_size() for p in local)
     return {k: v.detach().clone() for k, v in (state or {}).items()}, stats
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set so far (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 class CommCounter:
