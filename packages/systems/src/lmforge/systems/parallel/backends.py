@@ -136,8 +136,10 @@ class FSDPBackend(DistributedBackend):
             state[f"model.{name}"] = p.data
             for k, v in optimizer.state.get(p, {}).items():
                 state[f"optim.{name}.{k}"] = v
+        persistent = set(model.module.state_dict())
         for name, b in model.module.named_buffers():
-            state[f"model.{name}"] = b
+            if name in persistent:
+                state[f"model.{name}"] = b
         return state
 
     def save_checkpoint(self, directory, model, optimizer) -> None:

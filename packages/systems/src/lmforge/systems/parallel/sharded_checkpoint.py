@@ -73,9 +73,12 @@ def consolidate(directory: str | Path, model: torch.nn.Module) -> dict[str, torc
         dcp_to_torch_save(str(directory), f"{tmp}/full.pt")
         stored = torch.load(f"{tmp}/full.pt", map_location="cpu", weights_only=True)
     stored = _flatten_keys(stored)
+    persistent = set(model.state_dict())  # not the non-persistent buffers (RoPE tables)
     named = list(model.named_parameters(remove_duplicate=False)) + list(model.named_buffers())
     full, first_name = {}, {}
     for name, t in named:
+        if name not in persistent:
+            continue
         if f"model.{name}" not in stored and id(t) in first_name:  # a tied alias stored once
             full[name] = full[first_name[id(t)]]
             continue
