@@ -94,7 +94,8 @@ class Zero1Backend(NaiveDDPBackend):
 class FSDPBackend(DistributedBackend):
     """Our FSDP: shard Linear/Embedding weights, all-gather with prefetch, reduce-scatter gradients.
 
-    Options: ``compute_dtype`` ("float32" / "bfloat16"), ``shard_types`` (list of "module:Class" names).
+    Options: ``compute_dtype`` ("float32" / "bfloat16"), ``shard_types`` (list of "module:Class" names),
+    ``backward_prefetch`` (default true).
     """
 
     def wrap_model(self, model):
@@ -107,7 +108,8 @@ class FSDPBackend(DistributedBackend):
 
             types = tuple(getattr(importlib.import_module(t.split(":")[0]), t.split(":")[1]) for t in types)
         return FullyShardedDataParallel(model, shard_types=types,
-                                        compute_dtype=getattr(torch, dtype) if dtype else None)
+                                        compute_dtype=getattr(torch, dtype) if dtype else None,
+                                        backward_prefetch=self.options.get("backward_prefetch", True))
 
     def full_state_dict(self, model) -> dict:
         """Collective: the trainer calls it on every rank (each gets the full weights)."""
