@@ -1,6 +1,7 @@
 """Issue 15's figures on CPU, 2 processes, gloo: (1) checkpoint memory per rank, full gather against a
 sharded (DCP) save; (2) bytes handed to collectives per step with and without ``no_sync`` under gradient
-accumulation.
+accumulation; (3) our FSDP's step time with and without backward prefetch (median after 2 warm-up steps;
+"blocked" = forward+backward time, where FSDP's gathers sit).
 
 Usage: nice -n 10 uv run python tools/systems/bench_scaleout.py [--d-model 256 --layers 4 --accum 4]
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -51,13 +53,26 @@ def main() -> None:
         for label, r in res[0].items():
             rows_comm.append({"backend": label, "no_sync": no_sync,
                               "MiB_per_step": r["stats"]["comm_bytes"] / args.steps / 2**20})
+    rows_prefetch = []
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run_backends([("prefetch", "fsdp", {}), ("no_prefetch", "fsdp", {"backward_prefetch": False})],
+                           Path(tmp), world=2, steps=args.steps + 6, model_kwargs=model_kwargs)
+    for label, r in res[0].items():
+        s = r["stats"]
+        step = statistics.median(s["step_s"][2:])
+        blocked = [a - b - c for a, b, c in zip(s["step_s"], s["sync_s"], s["optimizer_s"])]
+        fwd_bwd = statistics.median(blocked[2:])
+        rows_prefetch.append({"fsdp": label, "step_ms": step * 1e3, "fwd_bwd_ms": fwd_bwd * 1e3})
     print(f"(1) checkpoint memory per rank, d_model {args.d_model}, {args.layers} layers, 2 ranks")
     print(format_table(rows_ckpt, list(rows_ckpt[0])))
     print(f"\n(2) bytes to collectives per step, grad_accum {args.accum}, 2 ranks")
     print(format_table(rows_comm, list(rows_comm[0])))
+    print("\n(3) our FSDP, backward prefetch")
+    print(format_table(rows_prefetch, list(rows_prefetch[0])))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"args": vars(args), "checkpoint": rows_ckpt, "comm": rows_comm}, indent=1))
+    out.write_text(json.dumps({"args": vars(args), "checkpoint": rows_ckpt, "comm": rows_comm,
+                               "prefetch": rows_prefetch}, indent=1))
     print(f"saved {out}")
 
 

@@ -52,7 +52,9 @@ def loss_of(model, x, y):
     return cross_entropy(model(x), y)
 
 
-def train_single(steps: int, clip: float = 0.0, **model_kwargs) -> dict[str, torch.Tensor]:
+def train_single(steps: int, clip: float = 0.0, norms: list | None = None,
+                 **model_kwargs) -> dict[str, torch.Tensor]:
+    """The reference run; ``norms`` (a list) receives the global gradient norm of each clipped step."""
     from lmforge.model import clip_grad_norm
 
     model = tiny_model(**model_kwargs)
@@ -60,7 +62,9 @@ def train_single(steps: int, clip: float = 0.0, **model_kwargs) -> dict[str, tor
     for x, y in batches(steps):
         loss_of(model, x, y).backward()
         if clip:
-            clip_grad_norm(model.parameters(), clip)
+            norm = clip_grad_norm(model.parameters(), clip)
+            if norms is not None:
+                norms.append(float(norm))
         opt.step()
         opt.zero_grad(set_to_none=True)
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
