@@ -79,7 +79,7 @@ def consolidate(directory: str | Path, model: torch.nn.Module) -> dict[str, torc
     for name, t in named:
         if name not in persistent:
             continue
-        if f"model.{name}" not in stored and id(t) in first_name:  # a tied alias stored once
+        if id(t) in first_name:  # a tied alias: one tensor, whether the backend stored it once or twice
             full[name] = full[first_name[id(t)]]
             continue
         if f"model.{name}" not in stored:
