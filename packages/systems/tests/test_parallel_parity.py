@@ -28,7 +28,7 @@ def results(tmp_path_factory):
     return run_backends(JOBS, tmp_path_factory.mktemp("parity"), world=2, steps=STEPS)
 
 
-ACCUM = ("ddp_overlap", "ddp_bucketed", "ddp_naive", "torch_ddp")
+ACCUM = ("ddp_overlap", "ddp_bucketed", "ddp_naive", "torch_ddp", "fsdp")
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +61,18 @@ def test_gradient_accumulation_through_hooks(accum_results, reference):
         check_against_reference(accum_results[0][label], reference)
 
 
-def test_no_sync_halves_gradient_traffic_with_two_micro_steps(accum_results, tmp_path):
+def test_no_sync_halves_gradient_traffic_with_two_micro_steps(accum_results, reference, tmp_path):
     """Issue 15: without no_sync the hook-based DDPs all-reduce on every micro-step."""
     hooked = ("ddp_overlap", "ddp_bucketed")
-    synced = run_backends([(n, n, {}) for n in hooked], tmp_path, world=2, steps=STEPS, grad_accum=2,
-                          no_sync=False)
+    synced = run_backends([(n, n, {}) for n in (*hooked, "fsdp")], tmp_path, world=2, steps=STEPS,
+                          grad_accum=2, no_sync=False)
     for label in hooked:
         with_no_sync = accum_results[0][label]["stats"]["comm_bytes"]
         without = synced[0][label]["stats"]["comm_bytes"]
         assert with_no_sync > 0 and without == 2 * with_no_sync, (label, with_no_sync, without)
+    # our FSDP still gathers weights every micro-step, but reduce-scatters gradients once per step
+    check_against_reference(synced[0]["fsdp"], reference)
+    assert accum_results[0]["fsdp"]["stats"]["comm_bytes"] < synced[0]["fsdp"]["stats"]["comm_bytes"]
 
 
 def test_ddp_variants_agree_bitwise(results):

@@ -19,6 +19,7 @@ contributions add up in the one shard.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 
@@ -43,6 +44,8 @@ class FlatShard:
                                   requires_grad=param.requires_grad)
         self.world = world
         self.pending: tuple[dist.Work | None, torch.Tensor] | None = None
+        self.sync = True  # False inside no_sync: full gradients accumulate locally in local_grad
+        self.local_grad: torch.Tensor | None = None
 
     def start_gather(self, dtype: torch.dtype) -> None:
         if self.pending is not None:
@@ -85,7 +88,16 @@ class _Gathered(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_full: torch.Tensor):
-        return ctx.flat_shard.reduce_scatter(grad_full), None, None
+        fs = ctx.flat_shard
+        if not fs.sync:  # an accumulation micro-step under no_sync: keep it here, communicate nothing
+            if fs.local_grad is None:
+                fs.local_grad = grad_full.detach().clone()
+            else:
+                fs.local_grad.add_(grad_full)
+            return None, None, None
+        if fs.local_grad is not None:
+            grad_full, fs.local_grad = fs.local_grad.add_(grad_full), None
+        return fs.reduce_scatter(grad_full), None, None
 
 
 class FullyShardedDataParallel(nn.Module):
@@ -139,6 +151,19 @@ class FullyShardedDataParallel(nn.Module):
             self.recording = False
         self._drop_pending()
         return out
+
+    @contextlib.contextmanager
+    def no_sync(self):
+        """Gradient-accumulation micro-steps: each sharded weight's full gradient is summed locally (one
+        full-size buffer per weight, as torch FSDP's no_sync) and reduce-scattered once, with the last
+        micro-step's; replicated parameters sync in finish_gradient_synchronization as always."""
+        for fs in self.flat.values():
+            fs.sync = False
+        try:
+            yield
+        finally:
+            for fs in self.flat.values():
+                fs.sync = True
 
     def _drop_pending(self) -> None:
         # a prefetched gather that no module consumed (a forward that skipped a layer, an embedding
