@@ -10,7 +10,8 @@ the trainer only ever talks to this interface, in this order::
     loop: forward/backward per micro-batch (all but the last inside backend.no_sync(model));
           backend.after_backward(model); clip; optimizer.step()
     backend.all_reduce_mean(loss) for logging; backend.is_main decides who logs and checkpoints
-    backend.full_state_dict(model) for checkpoints; backend.teardown()
+    checkpoints: backend.full_state_dict(model) (full weights), or where backend.sharded_checkpoints,
+    backend.save_checkpoint / load_checkpoint (each rank its shards, through DCP); backend.teardown()
 """
 
 from __future__ import annotations
