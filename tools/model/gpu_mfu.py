@@ -9,8 +9,11 @@ MFU = tokens/s x training FLOPs per token / peak, with FLOPs per token from
 the PaLM/nanoGPT formula) and peak = 989 TFLOP/s (H200 bf16 dense) unless ``--peak-tflops`` says
 otherwise. A step is forward + backward + fused AdamW under bf16 autocast with fp32 weights.
 
-    python tools/model/gpu_mfu.py                       # on the GPU box: eager and compiled, JSON to .bench/
+    python tools/model/gpu_mfu.py                       # on the GPU box: eager and compiled
     python tools/model/gpu_mfu.py --device cpu --tiny   # smoke run
+
+The JSON goes to --out, else $OUT/gpu_mfu.json where $OUT is set (the device machine), else .bench/model/.
+Imports: only what the GPU image has (tools/gpu/image_packages.txt; checked in CI by the import guard).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import sys
 import time
@@ -123,7 +127,8 @@ def main() -> None:
     ap.add_argument("--peak-tflops", type=float, default=None,
                     help=f"default: {H200_BF16_DENSE_TFLOPS} on CUDA (H200 bf16 dense), none on CPU")
     ap.add_argument("--tiny", action="store_true", help="tiny model and batch: a smoke run")
-    ap.add_argument("--out", default=None, help="JSON path (default .bench/model/gpu_mfu[_tiny].json)")
+    ap.add_argument("--out", default=None,
+                    help="JSON path (default $OUT/gpu_mfu.json, else .bench/model/gpu_mfu[_tiny].json)")
     args = ap.parse_args()
     if args.peak_tflops is None and args.device.startswith("cuda"):
         args.peak_tflops = H200_BF16_DENSE_TFLOPS
@@ -164,11 +169,16 @@ def main() -> None:
     ok = [r for r in results if "error" not in r]
     if len(ok) == 2:
         print(f"compiled / eager tokens/s: {ok[1]['tokens_per_s'] / ok[0]['tokens_per_s']:.2f}x")
-    out = Path(args.out or ROOT / ".bench" / "model" / ("gpu_mfu_tiny.json" if args.tiny else "gpu_mfu.json"))
+    print("target: MFU >= 45% (bf16, H200)")
+    name_json = "gpu_mfu_tiny.json" if args.tiny else "gpu_mfu.json"
+    default_dir = Path(os.environ["OUT"]) if os.environ.get("OUT") else ROOT / ".bench" / "model"
+    out = Path(args.out) if args.out else default_dir / name_json
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"device": name, "torch": torch.__version__, "args": vars(args),
                                "config": vars(cfg), "results": results}, indent=2))
     print(f"saved {out}")
+    if len(ok) < len(results):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

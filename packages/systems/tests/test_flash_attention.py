@@ -97,3 +97,36 @@ def test_flash2_triton_matches_sdpa(dtype, is_causal, s_q, s_k, d):
     for a, b in zip(got, want):
         assert a.dtype == dtype
         torch.testing.assert_close(a.float(), b.float(), **tol)
+
+
+try:  # a probe kernel at module level: jitted functions resolve names in their module's globals
+    import triton
+    import triton.language as tl
+
+    from lmforge.systems.kernels.flash2_triton import _tile_and_head, flat_grid
+
+    @triton.jit
+    def _coordinate_probe(OUT, seq, stride, BLOCK: tl.constexpr):
+        tile, bh = _tile_and_head(seq, BLOCK)
+        pid = tl.program_id(0)
+        tl.store(OUT + 3 * pid, tile.to(tl.int64))
+        tl.store(OUT + 3 * pid + 1, bh)
+        tl.store(OUT + 3 * pid + 2, bh * stride)
+except ImportError:
+    triton = None
+
+
+@pytest.mark.skipif(triton is None, reason="triton is not installed")
+def test_program_coordinates_cover_every_tile_once_in_int64():
+    """Issue 14.10: batch*heads lives on grid axis 0 (no 65535 cap) and offsets are int64. The probe
+    runs the kernels' own coordinate helper and stores ``bh * stride`` with a stride of 2^30: in int32
+    that product wraps for bh >= 2."""
+    heads, seq, block, stride = 5, 50, 16, 2**30
+    grid = flat_grid(heads, seq, block)
+    assert len(grid) == 1 and grid[0] == 4 * heads
+    assert flat_grid(70_000, 128, 64) == (140_000,)  # past the 65535 of a second grid axis
+    out = torch.zeros(grid[0], 3, dtype=torch.int64)
+    _coordinate_probe[grid](out, seq, stride, BLOCK=block)
+    pairs = {(int(t), int(b)) for t, b, _ in out}
+    assert pairs == {(t, b) for t in range(4) for b in range(heads)}
+    assert torch.equal(out[:, 2], out[:, 1] * stride)  # no int32 wrap-around

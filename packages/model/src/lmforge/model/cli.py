@@ -19,10 +19,16 @@ import click
               help="Continue the run in this directory from its latest checkpoint.")
 @click.option("--nproc", type=int, default=1, show_default=True,
               help="Processes on this machine (relaunches through torch.distributed.run).")
+@click.option("--nnodes", type=int, default=1, show_default=True,
+              help="Machines in the job; with more than one, every machine runs the same command with its "
+                   "own --node-rank and the same --rdzv-endpoint (torchrun's c10d rendezvous).")
+@click.option("--node-rank", type=int, default=0, show_default=True, help="This machine's index.")
+@click.option("--rdzv-endpoint", default=None, metavar="HOST:PORT",
+              help="Rendezvous address every machine can reach (usually node 0's).")
 @click.option("--force", is_flag=True,
               help="Train even when the memory estimate says a step cannot fit.")
 def train_command(config_path: str | None, overrides: tuple[str, ...], resume: str | None,
-                  nproc: int, force: bool) -> None:
+                  nproc: int, nnodes: int, node_rank: int, rdzv_endpoint: str | None, force: bool) -> None:
     """Train a TransformerLM; prints the run directory.
 
     Exits 130 after SIGINT and 143 after SIGTERM, once the checkpoint is saved."""
@@ -30,8 +36,13 @@ def train_command(config_path: str | None, overrides: tuple[str, ...], resume: s
 
     from .train_config import TrainConfig
 
-    if nproc > 1 and "LOCAL_RANK" not in os.environ:
-        args = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+    if nnodes > 1 and not rdzv_endpoint:
+        raise LmforgeError("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (the same on every machine)")
+    if (nproc > 1 or nnodes > 1) and "LOCAL_RANK" not in os.environ:
+        launch = ["--standalone"] if nnodes == 1 else [
+            f"--nnodes={nnodes}", f"--node-rank={node_rank}", "--rdzv-backend=c10d",
+            f"--rdzv-endpoint={rdzv_endpoint}", "--rdzv-id=lmforge"]
+        args = [sys.executable, "-m", "torch.distributed.run", *launch, f"--nproc-per-node={nproc}",
                 "-m", "lmforge.core", "train"]
         args += ["--config", config_path] if config_path else []
         args += [a for o in overrides for a in ("--set", o)]

@@ -7,13 +7,16 @@ the trainer only ever talks to this interface, in this order::
     device = backend.setup(cfg.device)
     model = backend.wrap_model(model)
     optimizer = backend.make_optimizer(model, optimizer_factory)
-    loop: forward/backward per micro-batch; backend.after_backward(model); clip; optimizer.step()
+    loop: forward/backward per micro-batch (all but the last inside backend.no_sync(model));
+          backend.after_backward(model); clip; optimizer.step()
     backend.all_reduce_mean(loss) for logging; backend.is_main decides who logs and checkpoints
-    backend.full_state_dict(model) for checkpoints; backend.teardown()
+    checkpoints: backend.full_state_dict(model) (full weights), or where backend.sharded_checkpoints,
+    backend.save_checkpoint / load_checkpoint (each rank its shards, through DCP); backend.teardown()
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import torch
@@ -27,6 +30,9 @@ class ParallelBackend:
 
     rank: int = 0
     world_size: int = 1
+    # True: checkpoints go through save_checkpoint/load_checkpoint (each rank writes its shards; loadable
+    # at another world size) instead of full weights from full_state_dict plus per-rank optimizer files
+    sharded_checkpoints: bool = False
 
     def __init__(self, **options) -> None:
         if options:
@@ -51,6 +57,11 @@ class ParallelBackend:
         """``optimizer_factory(params)`` builds the optimizer; ZeRO-style backends shard around it."""
         return optimizer_factory(list(model.parameters()))
 
+    def no_sync(self, model: nn.Module) -> contextlib.AbstractContextManager:
+        """Entered around forward and backward of every gradient-accumulation micro-step but the last:
+        backends that communicate during backward (DDP's hooks) skip it there and let gradients sum."""
+        return contextlib.nullcontext()
+
     def after_backward(self, model: nn.Module) -> None:
         """Synchronise gradients (after the last micro-batch's backward, before clipping and the step)."""
 
@@ -73,6 +84,16 @@ class ParallelBackend:
     def full_state_dict(self, model: nn.Module) -> dict:
         """Full weights under the original (unwrapped) names, on every rank that returns them."""
         return self.unwrap(model).state_dict()
+
+    def save_checkpoint(self, directory, model: nn.Module, optimizer) -> None:
+        """Sharded backends: every rank writes its part of model and optimizer state to ``directory``."""
+        raise NotImplementedError(f"{type(self).__name__} writes full checkpoints "
+                                  "(sharded_checkpoints=False)")
+
+    def load_checkpoint(self, directory, model: nn.Module, optimizer) -> None:
+        """Sharded backends: load ``save_checkpoint``'s folder into the wrapped model and its optimizer."""
+        raise NotImplementedError(f"{type(self).__name__} reads full checkpoints "
+                                  "(sharded_checkpoints=False)")
 
     def teardown(self) -> None:
         """Release process groups and other resources."""

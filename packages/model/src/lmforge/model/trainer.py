@@ -151,7 +151,7 @@ def _resume_checkpoint(run_dir: Path, cfg: TrainConfig, backend) -> tuple[Path |
         diff = [k for k, v in setup.model_config_dict(cfg).items() if state["model"].get(k) != v]
         raise CheckpointError(f"checkpoint {ckpt} was trained with a different model config "
                               f"(differs in: {', '.join(diff)})")
-    if state.get("world_size", 1) != backend.world_size:
+    if state.get("world_size", 1) != backend.world_size and not state.get("sharded"):
         raise CheckpointError(f"checkpoint {ckpt} was written by {state.get('world_size')} ranks; "
                               f"resume with the same number (now {backend.world_size})")
     return ckpt, state
@@ -207,7 +207,7 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
 
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     model = TransformerLM.from_config(cfg.model).to(device)
-    if ckpt is not None:
+    if ckpt is not None and not state.get("sharded"):
         load_state_dict_checked(model, load_model_weights(ckpt), str(ckpt))
     if cfg.compile:
         model = torch.compile(model)
@@ -217,10 +217,14 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
     start_step, tokens, elapsed = 0, 0, 0.0
     if ckpt is not None:
         try:
-            optimizer.load_state_dict(load_rank_file(ckpt, "optimizer", backend.rank))
+            if state.get("sharded"):  # weights and optimizer state from the shards (any world size)
+                backend.load_checkpoint(ckpt.parent / state["sharded"], model, optimizer)
+            else:
+                optimizer.load_state_dict(load_rank_file(ckpt, "optimizer", backend.rank))
         except (ValueError, KeyError, RuntimeError) as e:
             raise CheckpointError(f"checkpoint {ckpt}: optimizer state does not fit: {e}") from e
-        restore_rng(load_rank_file(ckpt, "rng", backend.rank), data_rng)
+        if state.get("world_size", 1) == backend.world_size:  # else the data streams differ anyway
+            restore_rng(load_rank_file(ckpt, "rng", backend.rank), data_rng)
         start_step, tokens, elapsed = state["step"], state["tokens"], state["time_s"]
 
     if backend.is_main:
@@ -259,15 +263,28 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
         return out
 
     def checkpoint(step: int) -> Path:
-        weights = _state_dict(backend, model)  # every rank calls it: gathering shards is a collective
-        return save_run_checkpoint(
+        shards = None
+        if backend.sharded_checkpoints:
+            # each rank writes its shards beside the step folder, before that folder is completed, so
+            # "latest" only ever names a step whose shards are all on disk
+            shards = f"shards_{step:07d}"
+            backend.save_checkpoint(run_dir / "checkpoints" / shards, model, optimizer)
+        # full weights: every rank calls it (gathering shards is a collective)
+        weights = {} if shards else _state_dict(backend, model)
+        path = save_run_checkpoint(
             run_dir, step, model_state=weights if backend.is_main else None,
-            optimizer_state=optimizer.state_dict(), rng_state=capture_rng(data_rng),
+            optimizer_state={} if shards else optimizer.state_dict(), rng_state=capture_rng(data_rng),
             trainer_state={"step": step, "tokens": tokens, "time_s": logger.elapsed() if logger else 0.0,
                            "world_size": backend.world_size, "model": setup.model_config_dict(cfg),
-                           "budgets": {k: getattr(cfg.train, k) for k in BUDGETS}},
+                           "budgets": {k: getattr(cfg.train, k) for k in BUDGETS}, "sharded": shards},
             config_toml=config_to_toml(cfg), rank=backend.rank, is_main=backend.is_main,
             keep=cfg.train.keep_checkpoints)
+        if shards and backend.is_main:  # drop shards whose step folder was rotated away
+            kept = {f"shards_{p.name[5:]}" for p in path.parent.glob("step_*")}
+            for old in path.parent.glob("shards_*"):
+                if old.name not in kept:
+                    shutil.rmtree(old, ignore_errors=True)
+        return path
 
     from tqdm.auto import tqdm
 
@@ -283,11 +300,14 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
             for group in optimizer.param_groups:
                 group["lr"] = lr
             loss_sum = torch.zeros((), device=device)
-            for _ in range(cfg.train.grad_accum):
+            for micro in range(cfg.train.grad_accum):
                 x, y = get_batch(train_data, micro_bs, ctx, device, generator=data_rng)
-                with autocast():
-                    loss = cross_entropy(model(x), y)
-                (loss / cfg.train.grad_accum).backward()
+                # gradients sync once per step: every micro-step but the last skips the backend's sync
+                final_micro = micro == cfg.train.grad_accum - 1
+                with contextlib.nullcontext() if final_micro else backend.no_sync(model):
+                    with autocast():
+                        loss = cross_entropy(model(x), y)
+                    (loss / cfg.train.grad_accum).backward()
                 loss_sum += loss.detach()
             backend.after_backward(model)
             grad_norm = backend.clip_grad_norm(model, cfg.optimizer.grad_clip)

@@ -117,3 +117,19 @@ def bench_collective_command(backend, nprocs, sizes, warmup, steps, out) -> None
                                 str(Path(out).parent))
     click.echo(format_table(rows, ["backend", "world", "size_mb", "status", "median_ms", "busbw_gbps"]))
     _save(rows, out)
+
+
+@systems_group.command("consolidate")
+@click.argument("checkpoint", type=click.Path(exists=True, file_okay=False))
+def consolidate_command(checkpoint) -> None:
+    """Turn a sharded checkpoint (a run folder: its latest; or one step folder) into full weights:
+    writes model.safetensors into the step folder (then export-hf and generation read it)."""
+    from lmforge.model.run_checkpoint import latest_checkpoint
+
+    from .parallel.sharded_checkpoint import consolidate_run_checkpoint
+
+    path = Path(checkpoint)
+    step_dir = path if (path / "trainer_state.json").exists() else latest_checkpoint(path)
+    if step_dir is None:
+        raise click.ClickException(f"{path} holds no checkpoint")
+    click.echo(str(consolidate_run_checkpoint(step_dir)))

@@ -5,7 +5,9 @@ tiles, and under causal masking stops at the diagonal tile, so fully masked tile
 only tiles crossing the diagonal (or the ragged sequence end) pay for masking. Saves O and the
 logsumexp L (fp32). Backward: D = rowsum(dO * O) in torch; one kernel per key tile accumulates dK, dV
 over query tiles; another per query tile accumulates dQ over key tiles. Each output tile is owned by one
-program, so no atomics are needed.
+program, so no atomics are needed. The backward kernels have their own autotuned tile set (BWD_CONFIGS).
+Programs sit on one grid axis and compute their (tile, batch*head) in int64, so neither the 65535 limit of
+grid axis 1 nor int32 offset overflow past 2^31 elements applies.
 
 Under the CPU interpreter (TRITON_INTERPRET=1) tiles are cast to fp32 right after loading and dots use
 input_precision="ieee"; on the GPU fp32 inputs also use "ieee" (parity over speed; bf16 is the fast path).
@@ -26,12 +28,20 @@ LOG2E = 1.4426950408889634
 
 
 @triton.jit
+def _tile_and_head(seq, BLOCK: tl.constexpr):
+    """(tile, batch*head) of this program on the 1-D grid, in int64: a 2-D grid would cap batch*heads at
+    65535 (grid axis 1), and ``bh * stride_b`` passes 2^31 for large tensors if computed in int32."""
+    pid = tl.program_id(0).to(tl.int64)
+    n_tiles = tl.cdiv(seq, BLOCK)
+    return (pid % n_tiles).to(tl.int32), pid // n_tiles
+
+
+@triton.jit
 def _fa2_fwd(Q, K, V, O, L, s_q, s_k, D, offset, scale_log2,
              stride_b, stride_s, k_stride_b, k_stride_s, v_stride_b, v_stride_s, o_stride_b, o_stride_s,
              CAUSAL: tl.constexpr, TO_FP32: tl.constexpr, PRECISION: tl.constexpr,
              BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
-    pid_m = tl.program_id(0)
-    bh = tl.program_id(1)
+    pid_m, bh = _tile_and_head(s_q, BLOCK_M)
     rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     dims = tl.arange(0, BLOCK_D)
     dmask = dims < D
@@ -78,8 +88,7 @@ def _fa2_bwd_dkdv(Q, K, V, DO, L, DELTA, DK, DV, s_q, s_k, D, offset, scale,
                   stride_b, stride_s, k_stride_b, k_stride_s,
                   CAUSAL: tl.constexpr, TO_FP32: tl.constexpr, PRECISION: tl.constexpr,
                   BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
-    pid_n = tl.program_id(0)
-    bh = tl.program_id(1)
+    pid_n, bh = _tile_and_head(s_k, BLOCK_N)
     cols = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
     dims = tl.arange(0, BLOCK_D)
     dmask = dims < D
@@ -126,8 +135,7 @@ def _fa2_bwd_dq(Q, K, V, DO, L, DELTA, DQ, s_q, s_k, D, offset, scale,
                 stride_b, stride_s, k_stride_b, k_stride_s,
                 CAUSAL: tl.constexpr, TO_FP32: tl.constexpr, PRECISION: tl.constexpr,
                 BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
-    pid_m = tl.program_id(0)
-    bh = tl.program_id(1)
+    pid_m, bh = _tile_and_head(s_q, BLOCK_M)
     rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     dims = tl.arange(0, BLOCK_D)
     dmask = dims < D
@@ -165,6 +173,7 @@ def _fa2_bwd_dq(Q, K, V, DO, L, DELTA, DQ, s_q, s_k, D, offset, scale,
 
 
 def _settings(q: torch.Tensor) -> dict:
+    """Forward launch settings (fixed per head dim and dtype)."""
     to_fp32 = interpreting()
     # "ieee" is exact fp32 for fp32 inputs and has no effect on bf16/fp16 dots (the fast path)
     precision = "ieee"
@@ -180,6 +189,34 @@ def _settings(q: torch.Tensor) -> dict:
                 num_warps=warps, num_stages=stages)
 
 
+# The backward holds q, k, v, dO tiles plus two fp32 accumulators per program: the forward's 128x64 tiles
+# with 4 warps spill registers, so it gets its own small set (tiles <= 64, 4-8 warps), tuned per shape.
+BWD_CONFIGS = [
+    triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=st)
+    for bm, bn, w, st in ((64, 64, 4, 2), (64, 64, 8, 2), (32, 64, 4, 2), (64, 32, 4, 2), (32, 32, 4, 1),
+                          (64, 64, 8, 3))
+]
+_BWD_KEY = ["s_q", "s_k", "D", "CAUSAL", "TO_FP32"]
+
+
+def _prune_fp32(configs, named_args, **kwargs):
+    # exact fp32 dots are register-hungry: keep the small tiles for fp32 inputs
+    if named_args["Q"].dtype == torch.float32:
+        return [c for c in configs if c.kwargs["BLOCK_M"] * c.kwargs["BLOCK_N"] <= 2048] or configs[:1]
+    return configs
+
+
+_bwd_dkdv_tuned = triton.autotune(BWD_CONFIGS, key=_BWD_KEY,
+                                  prune_configs_by={"early_config_prune": _prune_fp32})(_fa2_bwd_dkdv)
+_bwd_dq_tuned = triton.autotune(BWD_CONFIGS, key=_BWD_KEY,
+                                prune_configs_by={"early_config_prune": _prune_fp32})(_fa2_bwd_dq)
+
+
+def flat_grid(n_heads: int, seq: int, block: int) -> tuple[int]:
+    """One grid axis holding (tile, batch*head) pairs: no 65535 cap on batch*heads (see _tile_and_head)."""
+    return (triton.cdiv(seq, block) * n_heads,)
+
+
 class FlashAttention2Triton(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, is_causal: bool = False):
@@ -191,10 +228,10 @@ class FlashAttention2Triton(torch.autograd.Function):
         cfg = _settings(q)
         o = torch.empty_like(q)
         lse = torch.empty(bh, s_q, device=q.device, dtype=torch.float32)
-        grid = (triton.cdiv(s_q, cfg["BLOCK_M"]), bh)
-        _fa2_fwd[grid](q, k, v, o, lse, s_q, s_k, d, s_k - s_q, LOG2E / math.sqrt(d),
-                       q.stride(0), q.stride(1), k.stride(0), k.stride(1), v.stride(0), v.stride(1),
-                       o.stride(0), o.stride(1), CAUSAL=bool(is_causal), **cfg)
+        _fa2_fwd[flat_grid(bh, s_q, cfg["BLOCK_M"])](
+            q, k, v, o, lse, s_q, s_k, d, s_k - s_q, LOG2E / math.sqrt(d),
+            q.stride(0), q.stride(1), k.stride(0), k.stride(1), v.stride(0), v.stride(1),
+            o.stride(0), o.stride(1), CAUSAL=bool(is_causal), **cfg)
         ctx.save_for_backward(q, k, v, o, lse)
         ctx.is_causal = bool(is_causal)
         return o
@@ -205,15 +242,24 @@ class FlashAttention2Triton(torch.autograd.Function):
         d_out = d_out.contiguous()
         bh, s_q, d = q.shape
         s_k = k.shape[1]
-        cfg = _settings(q)
+        fixed = _settings(q)
         delta = (d_out.float() * o.float()).sum(-1)
         dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
         common = (s_q, s_k, d, s_k - s_q, 1.0 / math.sqrt(d),
                   q.stride(0), q.stride(1), k.stride(0), k.stride(1))
-        _fa2_bwd_dkdv[(triton.cdiv(s_k, cfg["BLOCK_N"]), bh)](
-            q, k, v, d_out, lse, delta, dk, dv, *common, CAUSAL=ctx.is_causal, **cfg)
-        _fa2_bwd_dq[(triton.cdiv(s_q, cfg["BLOCK_M"]), bh)](
-            q, k, v, d_out, lse, delta, dq, *common, CAUSAL=ctx.is_causal, **cfg)
+        flags = dict(CAUSAL=ctx.is_causal, TO_FP32=fixed["TO_FP32"], PRECISION=fixed["PRECISION"],
+                     BLOCK_D=fixed["BLOCK_D"])
+        if interpreting():  # the interpreter cannot time configs: the fixed interpreter tiles
+            dkdv, dq_kernel = _fa2_bwd_dkdv, _fa2_bwd_dq
+            flags.update(BLOCK_M=fixed["BLOCK_M"], BLOCK_N=fixed["BLOCK_N"], num_warps=fixed["num_warps"],
+                         num_stages=fixed["num_stages"])
+        else:
+            dkdv, dq_kernel = _bwd_dkdv_tuned, _bwd_dq_tuned
+        # the grid depends on the tile size the autotuner picks
+        dkdv[lambda meta: flat_grid(bh, s_k, meta["BLOCK_N"])](
+            q, k, v, d_out, lse, delta, dk, dv, *common, **flags)
+        dq_kernel[lambda meta: flat_grid(bh, s_q, meta["BLOCK_M"])](
+            q, k, v, d_out, lse, delta, dq, *common, **flags)
         return dq, dk, dv, None
 
 

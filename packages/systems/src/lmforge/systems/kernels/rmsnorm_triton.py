@@ -18,7 +18,7 @@ from .triton_support import check_triton_device, next_power_of_2
 
 @triton.jit
 def _rmsnorm_fwd(X, G, Y, RSTD, stride_x, stride_y, D, eps, BLOCK_D: tl.constexpr):
-    row = tl.program_id(0)
+    row = tl.program_id(0).to(tl.int64)  # row * stride_x passes 2^31 on large inputs in int32
     cols = tl.arange(0, BLOCK_D)
     mask = cols < D
     x = tl.load(X + row * stride_x + cols, mask=mask, other=0.0).to(tl.float32)
@@ -31,7 +31,7 @@ def _rmsnorm_fwd(X, G, Y, RSTD, stride_x, stride_y, D, eps, BLOCK_D: tl.constexp
 @triton.jit
 def _rmsnorm_bwd(DY, X, G, RSTD, DX, DG_PARTIAL, stride_dy, stride_x, stride_dx, n_rows, D,
                  rows_per_program, BLOCK_D: tl.constexpr):
-    pid = tl.program_id(0)
+    pid = tl.program_id(0).to(tl.int64)  # so row and row * stride are int64 (see _rmsnorm_fwd)
     cols = tl.arange(0, BLOCK_D)
     mask = cols < D
     g = tl.load(G + cols, mask=mask, other=0.0).to(tl.float32)

@@ -57,7 +57,31 @@ def optimizer_class_and_kwargs(optimizer_factory, params):
 
 
 class Zero1Backend(NaiveDDPBackend):
-    """ZeRO-1: DDP gradients, optimizer state sharded across ranks (ShardedOptimizer)."""
+    """ZeRO-1: DDP gradients, optimizer state sharded across ranks (ShardedOptimizer).
+
+    Sharded checkpoints (DCP): weights are replicated (written once); each rank writes the Adam state
+    of the parameters it owns, and on loading reads those it owns under the new world size."""
+
+    sharded_checkpoints = True
+
+    def checkpoint_state(self, model, optimizer) -> dict:
+        names = {id(p): n for n, p in self.unwrap(model).named_parameters()}
+        state = {f"model.{k}": v for k, v in self.unwrap(model).state_dict().items()}
+        if optimizer.local is not None:
+            for p, s in optimizer.local.state.items():
+                state.update({f"optim.{names[id(p)]}.{k}": v for k, v in s.items()})
+        return state
+
+    def save_checkpoint(self, directory, model, optimizer) -> None:
+        from . import sharded_checkpoint as sc
+
+        sc.save(directory, self.checkpoint_state(model, optimizer))
+
+    def load_checkpoint(self, directory, model, optimizer) -> None:
+        from . import sharded_checkpoint as sc
+
+        sc.init_optimizer_state(optimizer, [p for g in optimizer.param_groups for p in g["params"]])
+        sc.load(directory, self.checkpoint_state(model, optimizer))
 
     def make_optimizer(self, model, optimizer_factory):
         from .zero1 import ShardedOptimizer
@@ -70,7 +94,8 @@ class Zero1Backend(NaiveDDPBackend):
 class FSDPBackend(DistributedBackend):
     """Our FSDP: shard Linear/Embedding weights, all-gather with prefetch, reduce-scatter gradients.
 
-    Options: ``compute_dtype`` ("float32" / "bfloat16"), ``shard_types`` (list of "module:Class" names).
+    Options: ``compute_dtype`` ("float32" / "bfloat16"), ``shard_types`` (list of "module:Class" names),
+    ``backward_prefetch`` (default true).
     """
 
     def wrap_model(self, model):
@@ -83,7 +108,8 @@ class FSDPBackend(DistributedBackend):
 
             types = tuple(getattr(importlib.import_module(t.split(":")[0]), t.split(":")[1]) for t in types)
         return FullyShardedDataParallel(model, shard_types=types,
-                                        compute_dtype=getattr(torch, dtype) if dtype else None)
+                                        compute_dtype=getattr(torch, dtype) if dtype else None,
+                                        backward_prefetch=self.options.get("backward_prefetch", True))
 
     def full_state_dict(self, model) -> dict:
         """Collective: the trainer calls it on every rank (each gets the full weights)."""
@@ -92,3 +118,39 @@ class FSDPBackend(DistributedBackend):
     def clip_grad_norm(self, model, max_norm: float) -> float:
         """The norm over the whole model: shards' squared norms summed across ranks, replicated once."""
         return model.clip_grad_norm(max_norm)
+
+    sharded_checkpoints = True
+
+    def checkpoint_state(self, model, optimizer) -> dict:
+        """Sharded weights and their Adam state as 1-D DTensors of the flattened full tensors (each rank
+        its own slice, no gather); replicated parameters as plain tensors."""
+        from .sharded_checkpoint import flat_dtensor
+
+        state, name_of = {}, {}
+        for name, fs in model.name_to_flat.items():
+            if id(fs.shard) in name_of:  # a tied alias: stored once, under its first name
+                continue
+            name_of[id(fs.shard)] = name
+            state[f"model.{name}"] = flat_dtensor(fs.shard.data, fs.numel)
+            for k, v in optimizer.state.get(fs.shard, {}).items():
+                state[f"optim.{name}.{k}"] = flat_dtensor(v, fs.numel) if v.dim() else v
+        for name, p in model.module.named_parameters():
+            state[f"model.{name}"] = p.data
+            for k, v in optimizer.state.get(p, {}).items():
+                state[f"optim.{name}.{k}"] = v
+        persistent = set(model.module.state_dict())
+        for name, b in model.module.named_buffers():
+            if name in persistent:
+                state[f"model.{name}"] = b
+        return state
+
+    def save_checkpoint(self, directory, model, optimizer) -> None:
+        from . import sharded_checkpoint as sc
+
+        sc.save(directory, self.checkpoint_state(model, optimizer))
+
+    def load_checkpoint(self, directory, model, optimizer) -> None:
+        from . import sharded_checkpoint as sc
+
+        sc.init_optimizer_state(optimizer, [p for g in optimizer.param_groups for p in g["params"]])
+        sc.load(directory, self.checkpoint_state(model, optimizer))

@@ -125,9 +125,10 @@ class DeepSpeedBackend(DistributedBackend):
             return {} if sd is None else dict(sd)
         return {k: v.detach().clone() for k, v in model.module.state_dict().items()}
 
-    def save_checkpoint(self, model: DeepSpeedModel, directory: str) -> None:
-        """DeepSpeed's own (sharded) checkpoint; every rank must call it."""
-        model.engine.save_checkpoint(directory)
+    def save_checkpoint(self, directory, model: DeepSpeedModel, optimizer=None) -> None:
+        """DeepSpeed's own (sharded) checkpoint; every rank must call it. (The trainer does not use it
+        yet: ``sharded_checkpoints`` stays False, so the trainer writes full checkpoints.)"""
+        model.engine.save_checkpoint(str(directory))
 
     @staticmethod
     def checkpoint_to_state_dict(directory: str) -> dict:

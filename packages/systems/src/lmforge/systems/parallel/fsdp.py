@@ -9,14 +9,17 @@ Forward: a pre-hook all-gathers the module's full weights (cast to the compute d
 collective, so bf16 halves the traffic), and starts the asynchronous all-gather of the next module in
 the order recorded during the first forward (prefetch). A post-hook drops the full weights. Autograd
 would keep them alive for backward, so a saved-tensor hook stores a placeholder instead and gathers the
-weights again when backward needs them. The gather is an autograd Function whose backward reduce-scatters
-the full-weight gradient straight into the shard's gradient (summed, then divided by the world size).
+weights again when backward needs them, and starts gathering the weights of the module that ran before
+it in forward (backward prefetch: the next one backward needs; option ``backward_prefetch``). The
+gather is an autograd Function whose backward reduce-scatters the full-weight gradient straight into the
+shard's gradient (summed, then divided by the world size).
 Tied weights (embedding = LM head) are one sharded parameter used by two modules; their two gradient
 contributions add up in the one shard.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 
@@ -41,6 +44,8 @@ class FlatShard:
                                   requires_grad=param.requires_grad)
         self.world = world
         self.pending: tuple[dist.Work | None, torch.Tensor] | None = None
+        self.sync = True  # False inside no_sync: full gradients accumulate locally in local_grad
+        self.local_grad: torch.Tensor | None = None
 
     def start_gather(self, dtype: torch.dtype) -> None:
         if self.pending is not None:
@@ -83,13 +88,23 @@ class _Gathered(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_full: torch.Tensor):
-        return ctx.flat_shard.reduce_scatter(grad_full), None, None
+        fs = ctx.flat_shard
+        if not fs.sync:  # an accumulation micro-step under no_sync: keep it here, communicate nothing
+            if fs.local_grad is None:
+                fs.local_grad = grad_full.detach().clone()
+            else:
+                fs.local_grad.add_(grad_full)
+            return None, None, None
+        if fs.local_grad is not None:
+            grad_full, fs.local_grad = fs.local_grad.add_(grad_full), None
+        return fs.reduce_scatter(grad_full), None, None
 
 
 class FullyShardedDataParallel(nn.Module):
     def __init__(self, module: nn.Module, shard_types: tuple[type, ...] | None = None,
-                 compute_dtype: torch.dtype | None = None):
+                 compute_dtype: torch.dtype | None = None, backward_prefetch: bool = True):
         super().__init__()
+        self.backward_prefetch = backward_prefetch
         broadcast_module_state(module)
         self.module = module
         self.rank = dist.get_rank() if distributed() else 0
@@ -130,15 +145,32 @@ class FullyShardedDataParallel(nn.Module):
         self._saved_hooks: dict[nn.Module, object] = {}
 
     def forward(self, *args, **kwargs):
+        self._drop_pending()  # a backward prefetch nobody consumed holds weights from before the step
         out = self.module(*args, **kwargs)
         if self.order:
             self.recording = False
-        # a prefetched gather that no module consumed (a forward that skipped a layer) must not be
-        # handed out after the next optimizer step: wait for it and drop it
+        self._drop_pending()
+        return out
+
+    @contextlib.contextmanager
+    def no_sync(self):
+        """Gradient-accumulation micro-steps: each sharded weight's full gradient is summed locally (one
+        full-size buffer per weight, as torch FSDP's no_sync) and reduce-scattered once, with the last
+        micro-step's; replicated parameters sync in finish_gradient_synchronization as always."""
+        for fs in self.flat.values():
+            fs.sync = False
+        try:
+            yield
+        finally:
+            for fs in self.flat.values():
+                fs.sync = True
+
+    def _drop_pending(self) -> None:
+        # a prefetched gather that no module consumed (a forward that skipped a layer, an embedding
+        # whose backward needs no weight) must not be handed out after the next optimizer step
         for fs in self.flat.values():
             if fs.pending is not None:
                 fs.take_gathered(self._dtype(fs))
-        return out
 
     def _dtype(self, fs: FlatShard) -> torch.dtype:
         return self.compute_dtype or torch.float32
@@ -156,7 +188,7 @@ class FullyShardedDataParallel(nn.Module):
             if i + 1 < len(self.order):
                 for _, fs in self.module_params[self.order[i + 1]]:
                     fs.start_gather(self._dtype(fs))
-        hooks = torch.autograd.graph.saved_tensors_hooks(*self._regather_hooks(fulls))
+        hooks = torch.autograd.graph.saved_tensors_hooks(*self._regather_hooks(fulls, mod))
         hooks.__enter__()
         self._saved_hooks[mod] = hooks
         if self.compute_dtype is not None:
@@ -170,8 +202,11 @@ class FullyShardedDataParallel(nn.Module):
             setattr(mod, pname, None)
         return output
 
-    def _regather_hooks(self, fulls):
+    def _regather_hooks(self, fulls, mod):
         storages = {full.untyped_storage().data_ptr(): fs for full, fs in fulls}
+        # backward prefetch: the module that ran before this one in forward is needed next in backward
+        i = self.order.index(mod) if not self.recording and mod in self.order else 0
+        before = self.order[i - 1] if self.backward_prefetch and i > 0 else None
 
         def pack(t: torch.Tensor):
             fs = storages.get(t.untyped_storage().data_ptr()) if t.device.type != "meta" else None
@@ -184,6 +219,9 @@ class FullyShardedDataParallel(nn.Module):
                 return saved
             _, fs, dtype, shape, stride, offset = saved
             full = fs.take_gathered(dtype)
+            if before is not None:
+                for _, prev in self.module_params[before]:
+                    prev.start_gather(dtype)
             return full.as_strided(shape, stride, offset)
 
         return pack, unpack

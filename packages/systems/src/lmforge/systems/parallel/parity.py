@@ -7,6 +7,7 @@ gradients equal the full-batch gradient up to floating-point summation order.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import socket
@@ -51,7 +52,9 @@ def loss_of(model, x, y):
     return cross_entropy(model(x), y)
 
 
-def train_single(steps: int, clip: float = 0.0, **model_kwargs) -> dict[str, torch.Tensor]:
+def train_single(steps: int, clip: float = 0.0, norms: list | None = None,
+                 **model_kwargs) -> dict[str, torch.Tensor]:
+    """The reference run; ``norms`` (a list) receives the global gradient norm of each clipped step."""
     from lmforge.model import clip_grad_norm
 
     model = tiny_model(**model_kwargs)
@@ -59,7 +62,9 @@ def train_single(steps: int, clip: float = 0.0, **model_kwargs) -> dict[str, tor
     for x, y in batches(steps):
         loss_of(model, x, y).backward()
         if clip:
-            clip_grad_norm(model.parameters(), clip)
+            norm = clip_grad_norm(model.parameters(), clip)
+            if norms is not None:
+                norms.append(float(norm))
         opt.step()
         opt.zero_grad(set_to_none=True)
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -67,11 +72,16 @@ def train_single(steps: int, clip: float = 0.0, **model_kwargs) -> dict[str, tor
 
 def train_backend(name: str, options: dict, steps: int, rank: int, world: int, grad_accum: int = 1,
                   model_kwargs: dict | None = None, batch: int = BATCH, checkpoint_dir: str | None = None,
-                  clip: float = 0.0):
+                  clip: float = 0.0, no_sync: bool = True, load_dcp: str | None = None,
+                  save_dcp: str | None = None, start_step: int = 0):
     """One rank's run of backend ``name``: returns (full state dict, stats).
 
     Each rank splits its slice into ``grad_accum`` micro-batches, like the trainer; ``checkpoint_dir``
-    makes backends that have their own checkpoint format (DeepSpeed) save one there."""
+    makes the backend save its own (sharded) checkpoint there. ``no_sync`` wraps
+    all micro-steps but the last in ``backend.no_sync`` as the trainer does; ``stats["comm_bytes"]`` counts
+    the bytes our backends hand to torch.distributed collectives (torch DDP's C++ reducer is not seen).
+    ``load_dcp`` / ``save_dcp``: a sharded checkpoint folder (per label) loaded before training from
+    batch ``start_step`` on, and saved after it (``stats["save_comm_bytes"]``: bytes moved while saving)."""
     from lmforge.core import get_part
 
     backend = get_part("parallel_backend", name)(**options)
@@ -83,31 +93,84 @@ def train_backend(name: str, options: dict, steps: int, rank: int, world: int, g
                 p.add_(0.5)
     model = backend.wrap_model(model)
     opt = backend.make_optimizer(model, optimizer_factory)
+    if load_dcp:
+        backend.load_checkpoint(load_dcp, model, opt)
     per_rank = batch // world
-    stats = {"step_s": [], "sync_s": [], "optimizer_s": []}
-    for x, y in batches(steps, batch=batch):
-        xs, ys = x[rank * per_rank:(rank + 1) * per_rank], y[rank * per_rank:(rank + 1) * per_rank]
-        t0 = time.perf_counter()
-        for xm, ym in zip(xs.chunk(grad_accum), ys.chunk(grad_accum)):
-            (loss_of(model, xm, ym) / grad_accum).backward()
-        t1 = time.perf_counter()
-        backend.after_backward(model)
-        if clip:
-            backend.clip_grad_norm(model, clip)
-        t2 = time.perf_counter()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        t3 = time.perf_counter()
-        stats["step_s"].append(t3 - t0)
-        stats["sync_s"].append(t2 - t1)
-        stats["optimizer_s"].append(t3 - t2)
+    stats = {"step_s": [], "sync_s": [], "optimizer_s": [], "grad_norm": []}
+    counter = CommCounter()
+    with counter:
+        for x, y in batches(steps, batch=batch)[start_step:]:
+            xs, ys = x[rank * per_rank:(rank + 1) * per_rank], y[rank * per_rank:(rank + 1) * per_rank]
+            t0 = time.perf_counter()
+            micro = list(zip(xs.chunk(grad_accum), ys.chunk(grad_accum)))
+            for i, (xm, ym) in enumerate(micro):
+                skip = no_sync and i < len(micro) - 1
+                with backend.no_sync(model) if skip else contextlib.nullcontext():
+                    (loss_of(model, xm, ym) / grad_accum).backward()
+            t1 = time.perf_counter()
+            backend.after_backward(model)
+            if clip:
+                stats["grad_norm"].append(float(backend.clip_grad_norm(model, clip)))
+            t2 = time.perf_counter()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            t3 = time.perf_counter()
+            stats["step_s"].append(t3 - t0)
+            stats["sync_s"].append(t2 - t1)
+            stats["optimizer_s"].append(t3 - t2)
+    stats["comm_bytes"] = counter.bytes
+    if save_dcp:  # before the full gather: peak resident memory only grows, so the order matters
+        rss = peak_rss_bytes()
+        with CommCounter() as saving:
+            backend.save_checkpoint(save_dcp, model, opt)
+        stats["save_comm_bytes"] = saving.bytes
+        stats["save_peak_rise_bytes"] = peak_rss_bytes() - rss
+    rss = peak_rss_bytes()
     state = backend.full_state_dict(model)
-    if checkpoint_dir and hasattr(backend, "save_checkpoint"):
-        backend.save_checkpoint(model, checkpoint_dir)
+    stats["full_state_peak_rise_bytes"] = peak_rss_bytes() - rss
+    stats["full_state_bytes"] = sum(t.numel() * t.element_size() for t in (state or {}).values())
+    if checkpoint_dir:
+        backend.save_checkpoint(checkpoint_dir, model, opt)
     stats["optimizer_state_bytes"] = optimizer_state_bytes(opt)
     local = [p.to_local() if hasattr(p, "to_local") else p for p in model.parameters()]  # DTensor shards
     stats["param_bytes"] = sum(p.numel() * p.element_size() for p in local)
     return {k: v.detach().clone() for k, v in (state or {}).items()}, stats
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set so far (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class CommCounter:
+    """Counts the bytes of the tensors handed to torch.distributed's collectives while active (our
+    backends call them through the module attribute, so patching the attribute sees every call). For
+    all-reduce this is the payload each rank contributes, not the ring's wire traffic (2(n-1)/n of it)."""
+
+    NAMES = ("all_reduce", "reduce_scatter_tensor", "all_gather_into_tensor", "broadcast")
+
+    def __init__(self):
+        self.bytes = 0
+        self._saved = {}
+
+    def __enter__(self):
+        for name in self.NAMES:
+            real = self._saved[name] = getattr(dist, name)
+
+            def counted(tensor, *args, _real=real, **kwargs):
+                # the full-size buffer: the input of a reduce-scatter, the output of an all-gather
+                sizes = [t.numel() * t.element_size() for t in (tensor, *args) if torch.is_tensor(t)]
+                self.bytes += max(sizes)
+                return _real(tensor, *args, **kwargs)
+
+            setattr(dist, name, counted)
+        return self
+
+    def __exit__(self, *exc):
+        for name, real in self._saved.items():
+            setattr(dist, name, real)
 
 
 def optimizer_state_bytes(opt) -> int:
@@ -142,7 +205,8 @@ def _worker(rank: int, world: int, port: int, jobs: list, out_dir: str, steps: i
     results = {}
     for label, name, options in jobs:
         try:
-            state, stats = train_backend(name, options, steps, rank, world, **extra)
+            per_label = {k: f"{v}/{label}" for k, v in extra.items() if k in ("load_dcp", "save_dcp") and v}
+            state, stats = train_backend(name, options, steps, rank, world, **{**extra, **per_label})
             results[label] = {"state": state, "stats": stats}
         except Exception:
             results[label] = {"error": traceback.format_exc()}

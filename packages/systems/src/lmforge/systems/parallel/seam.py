@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
@@ -80,6 +81,11 @@ class DistributedBackend(ParallelBackend):
         from lmforge.model import clip_grad_norm
 
         return clip_grad_norm(model.parameters(), max_norm)
+
+    def no_sync(self, model):
+        """The wrapper's own ``no_sync`` (our DDP family, torch's DDP); a no-op for the others."""
+        wrapper_no_sync = getattr(model, "no_sync", None)
+        return wrapper_no_sync() if wrapper_no_sync is not None else contextlib.nullcontext()
 
     def after_backward(self, model) -> None:
         sync = getattr(model, "finish_gradient_synchronization", None)

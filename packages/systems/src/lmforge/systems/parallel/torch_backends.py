@@ -53,6 +53,29 @@ class TorchFSDP2Backend(DistributedBackend):
         sd = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=False))
         return {k: v.detach().clone() for k, v in sd.items()}
 
+    sharded_checkpoints = True
+
+    def _dcp_state(self, model, optimizer) -> dict:
+        # DTensor shards of weights and optimizer state under the model's names (creates lazy Adam state)
+        from torch.distributed.checkpoint.state_dict import get_state_dict
+
+        model_sd, optim_sd = get_state_dict(model, optimizer)
+        return {"model": model_sd, "optim": optim_sd}
+
+    def save_checkpoint(self, directory, model, optimizer) -> None:
+        from . import sharded_checkpoint as sc
+
+        sc.save(directory, self._dcp_state(model, optimizer))
+
+    def load_checkpoint(self, directory, model, optimizer) -> None:
+        from torch.distributed.checkpoint.state_dict import set_state_dict
+
+        from . import sharded_checkpoint as sc
+
+        state = self._dcp_state(model, optimizer)
+        sc.load(directory, state)
+        set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"])
+
     def teardown(self) -> None:
         if distributed():
             dist.barrier()
