@@ -109,6 +109,7 @@ def consolidate_run_checkpoint(step_dir: str | Path) -> Path:
     from safetensors.torch import save_file
 
     from lmforge.model import ModelConfig, TransformerLM
+    from lmforge.model.checkpoint_manifest import write_manifest
     from lmforge.model.run_checkpoint import _dedupe
 
     step_dir = Path(step_dir)
@@ -121,4 +122,5 @@ def consolidate_run_checkpoint(step_dir: str | Path) -> Path:
     tensors, aliases = _dedupe(full)
     out = step_dir / "model.safetensors"
     save_file(tensors, str(out), metadata={"aliases": json.dumps(aliases)})
+    write_manifest(step_dir)  # the folder's checksums now cover the full weights too
     return out
