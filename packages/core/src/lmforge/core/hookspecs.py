@@ -40,6 +40,11 @@ def register_tokenizers(register):
     """Tokenizers: classes with encode/decode/encode_iterable/vocab_size/save and a ``load(dir)``."""
 
 
+@registers("bpe_trainer")
+def register_bpe_trainers(register):
+    """BPE trainers: ``fn(paths, vocab_size, special_tokens, *, pattern, workers, progress) -> (vocab, merges)``."""
+
+
 # --- model ----------------------------------------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 """lmforge-tokenize plugin: registers this package's parts with the lmforge host.
 
-Each part is a lazy stand-in for its class (calling it or its classmethods imports the real module),
-so listing plugins stays fast.
+Each part is a lazy stand-in for its class or function (calling it, or its classmethods, imports the
+real module), so listing plugins stays fast.
 """
 
 from lmforge.core import hookimpl
@@ -27,6 +27,15 @@ def register_tokenizers(register):
     register("bpe-hf", lazy_class(_PKG + "hf_backend", "HFBPETokenizer",
                                   "Our BPE vocabulary and merges run by HF tokenizers (same ids as bpe)."),
              reference="bpe")
+
+
+@hookimpl
+def register_bpe_trainers(register):
+    register("python", lazy_class(_PKG + "train_bpe", "train_bpe",
+                                  "From-scratch Python BPE trainer (pre-tokens counted in processes)."))
+    register("numba", lazy_class(_PKG + "bpe_fast", "train_bpe_fast",
+                                 "The same training with the merge loop compiled by numba."),
+             reference="python")
 
 
 @hookimpl
