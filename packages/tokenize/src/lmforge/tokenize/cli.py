@@ -28,19 +28,20 @@ def tokenize_group() -> None:
 @click.option("--pattern", default="gpt2", show_default=True,
               help="bpe pre-tokenization: gpt2, cl100k or a regex.")
 @click.option("--workers", type=int, default=None, help="Pre-tokenization processes (default: all cores).")
-def train_cmd(inputs, vocab_size, specials, out, part, pattern, workers) -> None:
+@click.option("--trainer", default="python", show_default=True,
+              help="bpe trainer: python (the reference) or numba (same merges, compiled merge loop).")
+def train_cmd(inputs, vocab_size, specials, out, part, pattern, workers, trainer) -> None:
     """Train a tokenizer on text files and save it to --out."""
     from lmforge.core import LmforgeError, get_part
 
     specials = list(specials)
     start = time.perf_counter()
     if part in ("bpe", "bpe-tiktoken", "bpe-hf"):
-        from .train_bpe import train_bpe
-
         if vocab_size is None:
             raise LmforgeError("--vocab-size is required for bpe")
-        vocab, merges = train_bpe(list(inputs), vocab_size, specials, pattern=pattern, workers=workers,
-                                  progress=True)
+        train = get_part("bpe_trainer", trainer)
+        vocab, merges = train(list(inputs), vocab_size, specials, pattern=pattern, workers=workers,
+                              progress=True)
         tok = get_part("tokenizer", part)(vocab, merges, specials, pattern=pattern)
     elif part == "byte":
         tok = get_part("tokenizer", "byte")(specials)

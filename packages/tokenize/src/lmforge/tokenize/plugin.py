@@ -31,7 +31,7 @@ def register_tokenizers(register):
 
 @hookimpl
 def register_bpe_trainers(register):
-    register("python", lazy_class(_PKG + "train_bpe", "train_bpe",
+    register("python", lazy_class(_PKG + "bpe_training", "train_bpe",
                                   "From-scratch Python BPE trainer (pre-tokens counted in processes)."))
     register("numba", lazy_class(_PKG + "bpe_fast", "train_bpe_fast",
                                  "The same training with the merge loop compiled by numba."),

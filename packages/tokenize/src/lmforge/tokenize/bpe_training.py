@@ -1,4 +1,7 @@
-"""``train_bpe``: byte-level BPE training on a file (streamed, pre-tokenized in parallel)."""
+"""``train_bpe``: byte-level BPE training on a file (streamed, pre-tokenized in parallel).
+
+The module is not named ``train_bpe``: a submodule of that name would shadow the function on the package.
+"""
 
 from __future__ import annotations
 
@@ -37,9 +40,14 @@ def _learn_python(counts: Counter, n_merges: int, first_id: int, progress, worke
 
 
 def train_bpe_with(learn, input_path, vocab_size: int, special_tokens: list[str] | None = None, *,
-                   pattern: str = "gpt2", workers: int | None = None, progress: bool = False):
+                   pattern: str = "gpt2", workers: int | None = None, progress: bool = False,
+                   while_counting=None):
     """``train_bpe`` with another merge learner: ``learn(counts, n_merges, first_id, progress, workers)``
-    gets the pre-token counts (``Counter[str]``, which it may consume) and returns ``[(a, b, new_id)]``."""
+    gets the pre-token counts (``Counter[str]``, which it may consume) and returns ``[(a, b, new_id)]``.
+
+    ``while_counting()`` is called once the first chunk is counted (the worker processes are forked by
+    then), to start work that overlaps the rest of the counting.
+    """
     specials = list(dict.fromkeys(special_tokens or []))
     paths = [Path(p) for p in (input_path if isinstance(input_path, list | tuple) else [input_path])]
     for path in paths:
@@ -59,6 +67,9 @@ def train_bpe_with(learn, input_path, vocab_size: int, special_tokens: list[str]
     counts: Counter = Counter()
     bar = _bar(progress, n_chunks, "pre-tokenizing", "chunk")
     for part in chunk_counts:
+        if while_counting is not None:
+            while_counting()
+            while_counting = None
         counts.update(part)
         bar.update(1)
     bar.close()
