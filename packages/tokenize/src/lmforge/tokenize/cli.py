@@ -60,14 +60,24 @@ def train_cmd(inputs, vocab_size, specials, out, part, pattern, workers, trainer
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--workers", type=int, default=None, help="Encoding processes (default: all cores).")
 @click.option("--part", default=None, help="Run the saved tokenizer as this part (e.g. bpe-tiktoken).")
-def encode_cmd(tok_dir, inputs, out, workers, part) -> None:
+@click.option("--errors", type=click.Choice(["strict", "replace", "ignore"]), default="replace",
+              show_default=True, help="Invalid UTF-8: stop, encode as U+FFFD, or drop (both counted).")
+def encode_cmd(tok_dir, inputs, out, workers, part, errors) -> None:
     """Encode files to a flat uint16/uint32 token file plus a JSON sidecar; eot between documents."""
+    import warnings
+
     from .base import load_tokenizer
-    from .token_files import encode_files_to_bin
+    from .token_files import UndecodableInputWarning, encode_files_to_bin
 
     tok = load_tokenizer(tok_dir, part=part)
     start = time.perf_counter()
-    header = encode_files_to_bin(tok, list(inputs), out, workers=workers, progress=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndecodableInputWarning)  # said below, once, on stderr
+        header = encode_files_to_bin(tok, list(inputs), out, workers=workers, progress=True, errors=errors)
+    if header["replaced"]:
+        what = "dropped" if errors == "ignore" else "encoded as U+FFFD"
+        click.echo(f"warning: {header['replaced']} undecodable byte sequences (not UTF-8) were {what}",
+                   err=True)
     seconds = time.perf_counter() - start
     n_bytes = sum(p.stat().st_size for p in inputs)
     click.echo(f"{header['count']} tokens ({header['dtype']}) -> {out}; "
