@@ -77,11 +77,13 @@ def bench_file(path: Path, vocab: int, reps: int, workers: int | None, save_dir:
     for name in CONTENDERS:
         row[f"{name}_wall_s"] = median([r["wall_s"] for r in runs[name]])
         row[f"{name}_peak_mb"] = median([r["peak_rss_mb"] for r in runs[name]])
+        row[f"{name}_cpu_s"] = median([r["cpu_s"] for r in runs[name]])
         row[f"{name}_runs"] = runs[name]
     for ours in ("python", "numba"):
         for other in ("hf", "rustbpe"):
             row[f"{ours}/{other}_wall"] = row[f"{ours}_wall_s"] / row[f"{other}_wall_s"]
             row[f"{ours}/{other}_mem"] = row[f"{ours}_peak_mb"] / row[f"{other}_peak_mb"]
+            row[f"{ours}/{other}_cpu"] = row[f"{ours}_cpu_s"] / row[f"{other}_cpu_s"]
     return row
 
 
@@ -139,6 +141,10 @@ def main() -> None:
                 [[r["file"], r["mb"], r["vocab"], r["python_wall_s"], r["numba_wall_s"], r["hf_wall_s"],
                   r["rustbpe_wall_s"], r["python/hf_wall"], r["python/rustbpe_wall"], r["numba/hf_wall"],
                   r["numba/rustbpe_wall"]] for r in rows])
+    print("\nCPU seconds of the process tree (whole process, imports included)")
+    print_table(["file", "vocab", "python", "numba", "HF", "rustbpe", "numba/HF", "numba/rust"],
+                [[r["file"], r["vocab"], r["python_cpu_s"], r["numba_cpu_s"], r["hf_cpu_s"],
+                  r["rustbpe_cpu_s"], r["numba/hf_cpu"], r["numba/rustbpe_cpu"]] for r in rows])
     print("\npeak memory of the process tree (PSS, MB)")
     print_table(["file", "vocab", "python", "numba", "HF", "rustbpe", "numba/HF", "numba/rust"],
                 [[r["file"], r["vocab"], r["python_peak_mb"], r["numba_peak_mb"], r["hf_peak_mb"],
