@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,7 +52,10 @@ def _pss_kb(pid: int) -> int:
 
 
 def run_snippet(code: str, env: dict | None = None) -> dict:
-    """Run ``code`` in a new interpreter; it prints one JSON object last. Adds ``peak_rss_mb`` (tree PSS)."""
+    """Run ``code`` in a new interpreter; it prints one JSON object last. Adds ``peak_rss_mb`` (tree PSS)
+    and ``cpu_s``: user + system CPU seconds of the process and its waited-for children, the whole run
+    (imports included). On a shared machine CPU seconds are steadier than wall time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})})
     peak = 0
@@ -70,8 +74,10 @@ def run_snippet(code: str, env: dict | None = None) -> dict:
     sampler.join()
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark snippet failed with exit code {proc.returncode}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(out.strip().splitlines()[-1])
     result["peak_rss_mb"] = peak / 1024
+    result["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return result
 
 

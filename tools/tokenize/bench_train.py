@@ -1,12 +1,18 @@
-"""BPE training: lmforge ``train_bpe`` against HF ``tokenizers``' BPE trainer, same file, same run.
+"""BPE training: lmforge's trainers against HF ``tokenizers`` and rustbpe (nanochat's), same file, same run.
 
     nice -n 10 uv run python tools/tokenize/bench_train.py --input /tmp/lmf_corpus/english.txt \\
         --vocab 10000 32000 --reps 3
 
-Each trainer runs in a fresh process (so peak memory is its own: the proportional set size of the
-process and all its children, sampled every 10 ms); runs alternate between the two trainers and the
-table shows medians. Wall time is the training call only (imports excluded) for both. Also times
-vocabulary 500 on ~130 KB of English prose (in-process, median of 5).
+Contenders: lmforge's ``python`` bpe_trainer (the reference), its ``numba`` bpe_trainer (the fast path),
+HF ``tokenizers``' BpeTrainer (ByteLevel pre-tokenizer) and ``rustbpe`` (GPT-2 pattern; it has no
+special tokens, so it gets the documents split at ``<|endoftext|>`` and one token less of vocabulary:
+the same number of merges). Each run is a fresh process (so peak memory is its own: the proportional
+set size of the process and all its children, sampled every 10 ms); runs alternate between the
+contenders and the table shows medians. Wall time is the training call (for rustbpe: reading and
+splitting the file too; imports excluded; the numba path includes importing numba and loading its
+compiled code from the on-disk cache, which one untimed warm-up run fills). Ratios: each lmforge
+trainer's time and memory over HF's and over rustbpe's. Also times vocabulary 500 on ~130 KB of English
+prose (in-process, median of 5).
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from bench_common import DEFAULT_OUT, median, print_table, run_snippet, save_jso
 
 OURS = """
 import json, time
-from lmforge.tokenize import train_bpe
+from lmforge.core import get_part
+train_bpe = get_part("bpe_trainer", {trainer!r})
 t = time.perf_counter()
 vocab, merges = train_bpe({path!r}, {vocab}, ["<|endoftext|>"], workers={workers})
 wall = time.perf_counter() - t
@@ -42,21 +49,53 @@ tok.train([{path!r}], trainer)
 print(json.dumps({{"wall_s": time.perf_counter() - t, "vocab": tok.get_vocab_size()}}))
 """
 
+RUSTBPE = """
+import json, time
+import rustbpe
+from lmforge.tokenize.patterns import GPT2_PATTERN
+t = time.perf_counter()
+with open({path!r}, encoding="utf-8", errors="replace") as f:
+    docs = f.read().split("<|endoftext|>")
+tok = rustbpe.Tokenizer()
+tok.train_from_iterator(iter(docs), {vocab} - 1, pattern=GPT2_PATTERN)
+print(json.dumps({{"wall_s": time.perf_counter() - t, "vocab": tok.vocab_size + 1}}))
+"""
+
+CONTENDERS = ("python", "numba", "hf", "rustbpe")
+
 
 def bench_file(path: Path, vocab: int, reps: int, workers: int | None, save_dir: Path | None) -> dict:
-    ours, hf = [], []
+    runs: dict[str, list] = {name: [] for name in CONTENDERS}
     for rep in range(reps):
         save = str(save_dir / f"{path.stem}-{vocab}") if save_dir and rep == reps - 1 else ""
-        ours.append(run_snippet(OURS.format(path=str(path), vocab=vocab, workers=workers, save=save)))
-        hf.append(run_snippet(HF.format(path=str(path), vocab=vocab)))
+        for trainer in ("python", "numba"):
+            runs[trainer].append(run_snippet(OURS.format(trainer=trainer, path=str(path), vocab=vocab,
+                                                         workers=workers, save=save)))
+        runs["hf"].append(run_snippet(HF.format(path=str(path), vocab=vocab)))
+        runs["rustbpe"].append(run_snippet(RUSTBPE.format(path=str(path), vocab=vocab)))
     row = {"file": path.name, "mb": path.stat().st_size / 1e6, "vocab": vocab}
-    for name, runs in (("ours", ours), ("hf", hf)):
-        row[f"{name}_wall_s"] = median([r["wall_s"] for r in runs])
-        row[f"{name}_peak_rss_mb"] = median([r["peak_rss_mb"] for r in runs])
-        row[f"{name}_runs"] = runs
-    row["wall_ratio"] = row["ours_wall_s"] / row["hf_wall_s"]
-    row["rss_ratio"] = row["ours_peak_rss_mb"] / row["hf_peak_rss_mb"]
+    for name in CONTENDERS:
+        row[f"{name}_wall_s"] = median([r["wall_s"] for r in runs[name]])
+        row[f"{name}_peak_mb"] = median([r["peak_rss_mb"] for r in runs[name]])
+        row[f"{name}_cpu_s"] = median([r["cpu_s"] for r in runs[name]])
+        row[f"{name}_runs"] = runs[name]
+    for ours in ("python", "numba"):
+        for other in ("hf", "rustbpe"):
+            row[f"{ours}/{other}_wall"] = row[f"{ours}_wall_s"] / row[f"{other}_wall_s"]
+            row[f"{ours}/{other}_mem"] = row[f"{ours}_peak_mb"] / row[f"{other}_peak_mb"]
+            row[f"{ours}/{other}_cpu"] = row[f"{ours}_cpu_s"] / row[f"{other}_cpu_s"]
     return row
+
+
+def warm_numba_cache() -> None:
+    """Compile the numba merge loop once (on-disk cache), so the timed runs only load it."""
+    import tempfile
+
+    from lmforge.tokenize.bpe_fast import train_bpe_fast
+
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "w.txt").write_text("warm up the numba cache " * 20)
+        train_bpe_fast(Path(d) / "w.txt", 270, [])
 
 
 def bench_small(n_chars: int = 130_000) -> dict:
@@ -87,6 +126,7 @@ def main() -> None:
                     help="where our trained tokenizers go (for bench_compression.py)")
     args = ap.parse_args()
 
+    warm_numba_cache()
     small = bench_small()
     kb = small["bytes"] / 1e3
     print(f"vocab 500 on {kb:.0f} KB English: median {small['median_s']:.3f} s (target < 0.5 s)\n")
@@ -96,9 +136,19 @@ def main() -> None:
             rows.append(bench_file(path, vocab, args.reps, args.workers, args.save_dir))
             print(json.dumps({k: v for k, v in rows[-1].items() if not k.endswith("_runs")}), flush=True)
     print()
-    print_table(["file", "MB", "vocab", "ours s", "HF s", "time ratio", "ours MB", "HF MB", "RSS ratio"],
-                [[r["file"], r["mb"], r["vocab"], r["ours_wall_s"], r["hf_wall_s"], r["wall_ratio"],
-                  r["ours_peak_rss_mb"], r["hf_peak_rss_mb"], r["rss_ratio"]] for r in rows])
+    print_table(["file", "MB", "vocab", "python s", "numba s", "HF s", "rustbpe s", "python/HF",
+                 "python/rust", "numba/HF", "numba/rust"],
+                [[r["file"], r["mb"], r["vocab"], r["python_wall_s"], r["numba_wall_s"], r["hf_wall_s"],
+                  r["rustbpe_wall_s"], r["python/hf_wall"], r["python/rustbpe_wall"], r["numba/hf_wall"],
+                  r["numba/rustbpe_wall"]] for r in rows])
+    print("\nCPU seconds of the process tree (whole process, imports included)")
+    print_table(["file", "vocab", "python", "numba", "HF", "rustbpe", "numba/HF", "numba/rust"],
+                [[r["file"], r["vocab"], r["python_cpu_s"], r["numba_cpu_s"], r["hf_cpu_s"],
+                  r["rustbpe_cpu_s"], r["numba/hf_cpu"], r["numba/rustbpe_cpu"]] for r in rows])
+    print("\npeak memory of the process tree (PSS, MB)")
+    print_table(["file", "vocab", "python", "numba", "HF", "rustbpe", "numba/HF", "numba/rust"],
+                [[r["file"], r["vocab"], r["python_peak_mb"], r["numba_peak_mb"], r["hf_peak_mb"],
+                  r["rustbpe_peak_mb"], r["numba/hf_mem"], r["numba/rustbpe_mem"]] for r in rows])
     save_json({"small": small, "rows": rows}, args.out)
 
 

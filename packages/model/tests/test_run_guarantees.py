@@ -22,8 +22,8 @@ from lmforge.model.checkpoint import CheckpointError
 from lmforge.model.checkpoint_manifest import write_manifest
 from lmforge.model.memory_check import NotEnoughMemoryError
 from lmforge.model.run_checkpoint import load_model_weights, load_rank_file
-from lmforge.model.train_setup import tokenizer_fingerprint
 from lmforge.model.trainer import TrainingDiverged
+from lmforge.tokenize import tokenizer_fingerprint
 
 sys.path.insert(0, str(Path(__file__).parent))
 from trainer_helpers import tiny_config, write_tokens  # noqa: E402
@@ -118,9 +118,9 @@ def test_case2_tokenizer_dir_must_be_the_one_that_wrote_the_tokens(tmp_path):
     tokens = write_tokens(tmp_path / "t257.bin", vocab=257)
     sidecar = Path(str(tokens) + ".json")
     meta = json.loads(sidecar.read_text())
-    sidecar.write_text(json.dumps({**meta, "tokenizer": tokenizer_fingerprint(mine)}))
+    sidecar.write_text(json.dumps({**meta, "tokenizer_sha256": tokenizer_fingerprint(mine)}))
     sets = (f"data.train_path={tokens}", "model.vocab_size=257", "train.max_steps=2")
-    with pytest.raises(ConfigError, match="data.tokenizer_dir.*was written by tokenizer sha256:"):
+    with pytest.raises(ConfigError, match="tokenizer_dir.*written by tokenizer [0-9a-f]{12}, not by"):
         train(tiny_config(tmp_path, *sets, f"data.tokenizer_dir={other}"))
     with pytest.raises(ConfigError, match="tok_a has 257 tokens but .* was written by one with 61"):
         train(tiny_config(tmp_path, *sets, "model.vocab_size=61", f"data.tokenizer_dir={mine}",

@@ -47,3 +47,11 @@ def test_errors_are_one_line(tmp_path, capsys):
         main(["tokenize", "train", "--input", str(tmp_path / "c.txt"), "--vocab-size", "10",
               "--out", str(tmp_path)])
     assert "minimum is 257" in capsys.readouterr().err
+
+
+def test_train_with_the_numba_trainer_saves_the_same_tokenizer(corpus_file, tmp_path):
+    for trainer in ("python", "numba"):
+        run(["tokenize", "train", "--input", str(corpus_file), "--vocab-size", "350", "--out",
+             str(tmp_path / trainer), "--workers", "1", "--trainer", trainer])
+    for name in ("vocab.json", "merges.txt"):
+        assert (tmp_path / "numba" / name).read_bytes() == (tmp_path / "python" / name).read_bytes()

@@ -2,7 +2,7 @@
 
 from lmforge.tokenize.bpe import BPETokenizer
 from lmforge.tokenize.parity_checks import bpe_trainer_parity, corpus_texts, tokenizer_parity
-from lmforge.tokenize.train_bpe import train_bpe
+from lmforge.tokenize.bpe_training import train_bpe
 
 
 class BPEMissingLastMerge(BPETokenizer):

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from lmforge.tokenize import TokenizerError, encode_files_to_bin, open_token_file
+from lmforge.tokenize import TokenizerError, encode_files_to_bin, open_token_file, tokenizer_fingerprint
 from lmforge.tokenize import token_files as tf
 
 
@@ -20,7 +20,8 @@ def test_files_become_one_flat_array_with_eot_between_documents(small_bpe, tmp_p
     assert isinstance(arr, np.memmap) and arr.dtype == np.uint16
     assert arr.tolist() == expected
     assert header == {"dtype": "uint16", "count": len(expected), "vocab_size": small_bpe.vocab_size,
-                      "eot_id": eot}
+                      "eot_id": eot, "tokenizer_sha256": tokenizer_fingerprint(small_bpe),
+                      "errors": "replace", "replaced": 0}
     assert json.loads((tmp_path / "tokens.bin.json").read_text()) == header
 
 

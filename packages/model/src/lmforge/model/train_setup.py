@@ -6,7 +6,6 @@ Every check here fails with one ``ConfigError`` line before any model is built, 
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import asdict
 from pathlib import Path
@@ -91,7 +90,7 @@ def _check_token_file(path: str, meta: dict, tokens: np.ndarray, cfg: TrainConfi
     if limit is not None and vocab > limit:
         raise ConfigError(f"{what} {path}: vocabulary of {vocab} does not fit its token dtype {dtype} "
                           f"(at most {limit} ids)")
-    # a larger embedding is padding (e.g. 50304 for GPT-2's 50257, for GEMM-friendly shapes); smaller cannot work
+    # a larger embedding is padding (50304 for GPT-2's 50257 gives GEMM-friendly shapes); smaller cannot work
     if vocab > cfg.model.vocab_size:
         raise ConfigError(f"{what} {path} was written by a tokenizer with {vocab} tokens but "
                           f"model.vocab_size = {cfg.model.vocab_size}; it must be at least {vocab}")
@@ -172,7 +171,7 @@ def load_checked_tokenizer(cfg: TrainConfig, meta: dict):
     if not Path(folder).is_dir():
         raise ConfigError(f"data.tokenizer_dir: {folder} is not a folder")
     try:
-        from lmforge.tokenize import load_tokenizer
+        from lmforge.tokenize import load_tokenizer, tokenizer_fingerprint
     except ImportError:
         raise ConfigError("data.tokenizer_dir is set but lmforge-tokenize is not installed") from None
     try:
@@ -182,22 +181,11 @@ def load_checked_tokenizer(cfg: TrainConfig, meta: dict):
     if tok.vocab_size != meta["vocab_size"]:
         raise ConfigError(f"data.tokenizer_dir: the tokenizer in {folder} has {tok.vocab_size} tokens but "
                           f"{cfg.data.train_path} was written by one with {meta['vocab_size']}")
-    recorded = meta.get("tokenizer")
-    if recorded is not None and recorded != tokenizer_fingerprint(folder):
-        raise ConfigError(f"data.tokenizer_dir: {cfg.data.train_path} was written by tokenizer {recorded}, "
-                          f"not by the one in {folder} ({tokenizer_fingerprint(folder)})")
+    recorded = meta.get("tokenizer_sha256")
+    if recorded is not None and recorded != tokenizer_fingerprint(tok):
+        raise ConfigError(f"data.tokenizer_dir: {cfg.data.train_path} was written by tokenizer "
+                          f"{recorded[:12]}, not by the one in {folder} ({tokenizer_fingerprint(tok)[:12]})")
     return tok
-
-
-def tokenizer_fingerprint(folder: str | Path) -> str:
-    """sha256 over a tokenizer folder's files (name and bytes, in name order): what a token file's
-    sidecar records as ``tokenizer`` to say which tokenizer wrote it."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).iterdir() if p.is_file()):
-        digest.update(path.name.encode() + b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return "sha256:" + digest.hexdigest()
 
 
 def token_byte_lengths(tok, vocab_size: int) -> np.ndarray | None:

@@ -16,7 +16,10 @@ _EXPORTS = {
     "read_gpt2_files": "gpt2_files", "write_gpt2_files": "gpt2_files",
     "CL100K_PATTERN": "patterns", "GPT2_PATTERN": "patterns",
     "encode_files_to_bin": "token_files", "open_token_file": "token_files",
-    "train_bpe": "train_bpe",
+    "read_token_header": "token_files",
+    "UndecodableInputWarning": "token_files",
+    "tokenizer_fingerprint": "fingerprint", "check_token_file_tokenizer": "fingerprint",
+    "train_bpe": "bpe_training", "train_bpe_fast": "bpe_fast",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -50,6 +50,10 @@ class Tokenizer:
         for piece in safe_pieces(iterable, self.special_tokens):
             yield from self.encode(piece)
 
+    def fingerprint_data(self) -> dict[str, Any]:
+        """Everything that decides this tokenizer's ids, as JSON data (see ``fingerprint``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not describe itself for a fingerprint")
+
     def _bad_id(self, ids: Iterable[int]) -> TokenizerError:
         n = self.vocab_size
         for i in ids:

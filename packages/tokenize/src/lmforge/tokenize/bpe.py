@@ -8,7 +8,7 @@ from pathlib import Path
 from .base import Tokenizer, read_meta, write_meta
 from .bpe_merge import MergeTable, bpe_ids
 from .errors import TokenizerError
-from .gpt2_files import read_gpt2_files, write_gpt2_files
+from .gpt2_files import check_merges_make_vocab, read_gpt2_files, write_gpt2_files
 from .patterns import compile_pattern, special_splitter
 from .piece_cache import PieceCache
 
@@ -98,6 +98,11 @@ class BPETokenizer(Tokenizer):
         """Invalid UTF-8 (e.g. half a character) becomes U+FFFD; an unknown id is a TokenizerError."""
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
+    def fingerprint_data(self) -> dict:
+        return {"kind": "byte-level-bpe", "pattern": self._regex.pattern, "specials": self._special_ids,
+                "vocab": [None if t is None else t.hex() for t in self._id_to_bytes],
+                "merges": [[a.hex(), b.hex()] for a, b in self.merges]}
+
     def _is_hole(self, i: int) -> bool:
         return self._id_to_bytes[i] is None
 
@@ -113,8 +118,13 @@ class BPETokenizer(Tokenizer):
     @classmethod
     def from_files(cls, vocab_path: str | Path, merges_path: str | Path,
                    special_tokens: list[str] | None = None, pattern: str = "gpt2") -> BPETokenizer:
-        """From GPT-2 style ``encoder.json`` (or ``vocab.json``) and ``vocab.bpe`` (or ``merges.txt``)."""
+        """From GPT-2 style ``encoder.json`` (or ``vocab.json``) and ``vocab.bpe`` (or ``merges.txt``).
+
+        Both files are validated (``read_gpt2_files``), and every token must be a byte, a special token or
+        made by a merge (a cut merges file is an error, not a tokenizer that encodes silently worse).
+        """
         vocab, merges = read_gpt2_files(vocab_path, merges_path)
+        check_merges_make_vocab(vocab, merges, special_tokens or [], vocab_path, merges_path)
         return cls(vocab, merges, special_tokens, pattern=pattern)
 
     def save(self, directory: str | Path) -> Path:

@@ -43,6 +43,9 @@ class ByteTokenizer(Tokenizer):
         except (IndexError, TypeError):
             raise self._bad_id(ids) from None
 
+    def fingerprint_data(self) -> dict:
+        return {"kind": "byte", "specials": self._special_ids}
+
     def save(self, directory: str | Path) -> Path:
         write_meta(directory, self.name, special_tokens=self.special_tokens)
         return Path(directory)

@@ -28,19 +28,20 @@ def tokenize_group() -> None:
 @click.option("--pattern", default="gpt2", show_default=True,
               help="bpe pre-tokenization: gpt2, cl100k or a regex.")
 @click.option("--workers", type=int, default=None, help="Pre-tokenization processes (default: all cores).")
-def train_cmd(inputs, vocab_size, specials, out, part, pattern, workers) -> None:
+@click.option("--trainer", default="python", show_default=True,
+              help="bpe trainer: python (the reference) or numba (same merges, compiled merge loop).")
+def train_cmd(inputs, vocab_size, specials, out, part, pattern, workers, trainer) -> None:
     """Train a tokenizer on text files and save it to --out."""
     from lmforge.core import LmforgeError, get_part
 
     specials = list(specials)
     start = time.perf_counter()
     if part in ("bpe", "bpe-tiktoken", "bpe-hf"):
-        from .train_bpe import train_bpe
-
         if vocab_size is None:
             raise LmforgeError("--vocab-size is required for bpe")
-        vocab, merges = train_bpe(list(inputs), vocab_size, specials, pattern=pattern, workers=workers,
-                                  progress=True)
+        train = get_part("bpe_trainer", trainer)
+        vocab, merges = train(list(inputs), vocab_size, specials, pattern=pattern, workers=workers,
+                              progress=True)
         tok = get_part("tokenizer", part)(vocab, merges, specials, pattern=pattern)
     elif part == "byte":
         tok = get_part("tokenizer", "byte")(specials)
@@ -59,14 +60,24 @@ def train_cmd(inputs, vocab_size, specials, out, part, pattern, workers) -> None
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--workers", type=int, default=None, help="Encoding processes (default: all cores).")
 @click.option("--part", default=None, help="Run the saved tokenizer as this part (e.g. bpe-tiktoken).")
-def encode_cmd(tok_dir, inputs, out, workers, part) -> None:
+@click.option("--errors", type=click.Choice(["strict", "replace", "ignore"]), default="replace",
+              show_default=True, help="Invalid UTF-8: stop, encode as U+FFFD, or drop (both counted).")
+def encode_cmd(tok_dir, inputs, out, workers, part, errors) -> None:
     """Encode files to a flat uint16/uint32 token file plus a JSON sidecar; eot between documents."""
+    import warnings
+
     from .base import load_tokenizer
-    from .token_files import encode_files_to_bin
+    from .token_files import UndecodableInputWarning, encode_files_to_bin
 
     tok = load_tokenizer(tok_dir, part=part)
     start = time.perf_counter()
-    header = encode_files_to_bin(tok, list(inputs), out, workers=workers, progress=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndecodableInputWarning)  # said below, once, on stderr
+        header = encode_files_to_bin(tok, list(inputs), out, workers=workers, progress=True, errors=errors)
+    if header["replaced"]:
+        what = "dropped" if errors == "ignore" else "encoded as U+FFFD"
+        click.echo(f"warning: {header['replaced']} undecodable byte sequences (not UTF-8) were {what}",
+                   err=True)
     seconds = time.perf_counter() - start
     n_bytes = sum(p.stat().st_size for p in inputs)
     click.echo(f"{header['count']} tokens ({header['dtype']}) -> {out}; "

@@ -41,7 +41,7 @@ def _train_reference(reference, train_file: Path, vocab_size: int, specials: lis
     if hasattr(reference, "train"):
         return reference.train([train_file], special_tokens=specials)
     if "merges" in inspect.signature(reference).parameters:
-        from .train_bpe import train_bpe
+        from .bpe_training import train_bpe
 
         vocab, merges = train_bpe(train_file, vocab_size, specials, workers=1)
         return reference(vocab, merges, specials)

@@ -34,6 +34,14 @@ def register_parity_checks(register):
 
 
 @hookimpl
+def register_bpe_trainers(register):
+    register("python", _PKG + "bpe_training:train_bpe",
+             description="From-scratch Python BPE trainer (pre-tokens counted in processes).")
+    register("numba", _PKG + "bpe_fast:train_bpe_fast", reference="python",
+             description="The same training with the merge loop compiled by numba.")
+
+
+@hookimpl
 def register_commands(cli):
     from .cli import tokenize_group  # click only; the heavy modules load inside the commands
 

@@ -110,6 +110,10 @@ class VocabTokenizer(Tokenizer):
     def _extra_meta(self) -> dict:
         return {}
 
+    def fingerprint_data(self) -> dict:
+        return {"kind": self.name, "strings": self._strings, "specials": self._special_ids,
+                **self._extra_meta()}
+
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)

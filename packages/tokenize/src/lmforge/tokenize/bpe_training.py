@@ -1,4 +1,7 @@
-"""``train_bpe``: byte-level BPE training on a file (streamed, pre-tokenized in parallel)."""
+"""``train_bpe``: byte-level BPE training on a file (streamed, pre-tokenized in parallel).
+
+The module is not named ``train_bpe``: a submodule of that name would shadow the function on the package.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,27 @@ def train_bpe(input_path: str | Path | list[str | Path], vocab_size: int,
     (default: all cores). Invalid UTF-8 becomes U+FFFD (see
     ``pretoken_counts``). Training may stop below ``vocab_size`` when no pair is left to merge.
     """
+    return train_bpe_with(_learn_python, input_path, vocab_size, special_tokens, pattern=pattern,
+                          workers=workers, progress=progress)
+
+
+def _learn_python(counts: Counter, n_merges: int, first_id: int, progress, workers: int):
+    word_counts: dict[bytes, int] = {}
+    while counts:  # popitem frees each string as its bytes twin is made (UTF-8 is one-to-one)
+        text, c = counts.popitem()
+        word_counts[text.encode("utf-8")] = c
+    return learn_merges(word_counts, n_merges, first_id=first_id, progress=progress, workers=workers)
+
+
+def train_bpe_with(learn, input_path, vocab_size: int, special_tokens: list[str] | None = None, *,
+                   pattern: str = "gpt2", workers: int | None = None, progress: bool = False,
+                   while_counting=None):
+    """``train_bpe`` with another merge learner: ``learn(counts, n_merges, first_id, progress, workers)``
+    gets the pre-token counts (``Counter[str]``, which it may consume) and returns ``[(a, b, new_id)]``.
+
+    ``while_counting()`` is called once the first chunk is counted (the worker processes are forked by
+    then), to start work that overlaps the rest of the counting.
+    """
     specials = list(dict.fromkeys(special_tokens or []))
     paths = [Path(p) for p in (input_path if isinstance(input_path, list | tuple) else [input_path])]
     for path in paths:
@@ -43,18 +67,16 @@ def train_bpe(input_path: str | Path | list[str | Path], vocab_size: int,
     counts: Counter = Counter()
     bar = _bar(progress, n_chunks, "pre-tokenizing", "chunk")
     for part in chunk_counts:
+        if while_counting is not None:
+            while_counting()
+            while_counting = None
         counts.update(part)
         bar.update(1)
     bar.close()
-    word_counts: dict[bytes, int] = {}
-    while counts:  # popitem frees each string as its bytes twin is made (UTF-8 is one-to-one)
-        text, c = counts.popitem()
-        word_counts[text.encode("utf-8")] = c
 
     n_merges = vocab_size - minimum
     bar = _bar(progress, n_merges, "merging", "merge")
-    triples = learn_merges(word_counts, n_merges, first_id=minimum, progress=bar.update,
-                           workers=workers or os.cpu_count() or 1)
+    triples = learn(counts, n_merges, minimum, bar.update, workers or os.cpu_count() or 1)
     bar.close()
 
     vocab: dict[int, bytes] = {i: bytes([i]) for i in range(256)}

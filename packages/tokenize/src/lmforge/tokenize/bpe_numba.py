@@ -1,0 +1,277 @@
+"""The BPE merge loop compiled with numba: the reference's algorithm (``bpe_trainer``) over flat arrays.
+
+Words are one int32 array of token ids (``toks``) with each word's start, current length and count;
+a merge rewrites a word in place, so it only shrinks. Each distinct pair gets an id (``pair_ids``:
+``a << 32 | b`` -> id) with its live count and a linked list of the words that may hold it (a word stays
+listed after losing the pair; visiting it then changes nothing). The best pair comes from a binary heap
+with lazy deletion, ordered exactly as the reference's: highest count, then the greater pair of token
+bytes (compared as a tuple), then the smaller ``a << 32 | b`` when two pairs spell the same bytes.
+
+Counts only fall after a pair first appears (a merge only creates pairs with the new token), which is
+what makes the lazy heap exact. Compiled functions are cached on disk (``cache=True``): the first call
+in a fresh environment compiles for a few seconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.typed import Dict
+
+_I64 = types.int64
+
+
+@njit(cache=True)
+def _grow(arr, need):
+    if need <= arr.shape[0]:
+        return arr
+    out = np.empty(max(need, 2 * arr.shape[0]), arr.dtype)
+    out[:arr.shape[0]] = arr
+    return out
+
+
+@njit(cache=True)
+def _cmp_tokens(x, y, tb, toff, tlen):
+    """-1, 0, 1 as bytes(x) <, ==, > bytes(y) (a proper prefix is smaller)."""
+    nx = tlen[x]
+    ny = tlen[y]
+    ox = toff[x]
+    oy = toff[y]
+    for k in range(min(nx, ny)):
+        bx = tb[ox + k]
+        by = tb[oy + k]
+        if bx != by:
+            return 1 if bx > by else -1
+    if nx == ny:
+        return 0
+    return 1 if nx > ny else -1
+
+
+@njit(cache=True)
+def _better(c1, p1, c2, p2, pa, pb, tb, toff, tlen):
+    """Whether pair id p1 with count c1 is merged before p2 with count c2."""
+    if c1 != c2:
+        return c1 > c2
+    c = _cmp_tokens(pa[p1], pa[p2], tb, toff, tlen)
+    if c == 0:
+        c = _cmp_tokens(pb[p1], pb[p2], tb, toff, tlen)
+    if c != 0:
+        return c > 0
+    return (np.int64(pa[p1]) << 32 | pb[p1]) < (np.int64(pa[p2]) << 32 | pb[p2])
+
+
+@njit(cache=True)
+def _sift_up(hc, hp, i, pa, pb, tb, toff, tlen):
+    c = hc[i]
+    p = hp[i]
+    while i > 0:
+        parent = (i - 1) >> 1
+        if not _better(c, p, hc[parent], hp[parent], pa, pb, tb, toff, tlen):
+            break
+        hc[i] = hc[parent]
+        hp[i] = hp[parent]
+        i = parent
+    hc[i] = c
+    hp[i] = p
+
+
+@njit(cache=True)
+def _sift_down(hc, hp, i, n, pa, pb, tb, toff, tlen):
+    c = hc[i]
+    p = hp[i]
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        if child + 1 < n and _better(hc[child + 1], hp[child + 1], hc[child], hp[child], pa, pb, tb, toff,
+                                     tlen):
+            child += 1
+        if not _better(hc[child], hp[child], c, p, pa, pb, tb, toff, tlen):
+            break
+        hc[i] = hc[child]
+        hp[i] = hp[child]
+        i = child
+    hc[i] = c
+    hp[i] = p
+
+
+@njit(cache=True)
+def learn_merges_flat(toks, starts, lens, wcounts, n_merges):
+    """-> int64[(merges done), 2] of (left id, right id); merge k makes id 256 + k. Rewrites toks/lens."""
+    n_words = starts.shape[0]
+    pair_ids = Dict.empty(key_type=_I64, value_type=_I64)
+    cap = 1 << 16
+    pa = np.empty(cap, np.int32)
+    pb = np.empty(cap, np.int32)
+    pcnt = np.zeros(cap, np.int64)
+    phead = np.full(cap, -1, np.int64)
+    n_pairs = 0
+    node_word = np.empty(max(16, toks.shape[0]), np.int32)
+    node_next = np.empty(max(16, toks.shape[0]), np.int64)
+    n_nodes = 0
+
+    n_tokens = 256 + n_merges
+    toff = np.zeros(n_tokens, np.int64)
+    tlen = np.ones(n_tokens, np.int64)
+    tb = np.empty(1024, np.uint8)
+    for x in range(256):
+        tb[x] = x
+        toff[x] = x
+    tb_used = 256
+
+    # initial counts and word lists
+    for w in range(n_words):
+        s = starts[w]
+        c = wcounts[w]
+        for i in range(s, s + lens[w] - 1):
+            key = np.int64(toks[i]) << 32 | toks[i + 1]
+            if key in pair_ids:
+                pid = pair_ids[key]
+            else:
+                pid = n_pairs
+                n_pairs += 1
+                if pid >= pa.shape[0]:
+                    pa = _grow(pa, pid + 1)
+                    pb = _grow(pb, pid + 1)
+                    pcnt = _grow(pcnt, pid + 1)
+                    old = phead.shape[0]
+                    phead = _grow(phead, pid + 1)
+                    phead[old:] = -1
+                    pcnt[old:] = 0
+                pair_ids[key] = pid
+                pa[pid] = toks[i]
+                pb[pid] = toks[i + 1]
+            pcnt[pid] += c
+            h = phead[pid]
+            if h == -1 or node_word[h] != w:
+                if n_nodes >= node_word.shape[0]:
+                    node_word = _grow(node_word, n_nodes + 1)
+                    node_next = _grow(node_next, n_nodes + 1)
+                node_word[n_nodes] = w
+                node_next[n_nodes] = h
+                phead[pid] = n_nodes
+                n_nodes += 1
+
+    hc = np.empty(max(16, 2 * n_pairs), np.int64)
+    hp = np.empty(max(16, 2 * n_pairs), np.int64)
+    hn = 0
+    for pid in range(n_pairs):
+        hc[hn] = pcnt[pid]
+        hp[hn] = pid
+        hn += 1
+    for i in range((hn >> 1) - 1, -1, -1):
+        _sift_down(hc, hp, i, hn, pa, pb, tb, toff, tlen)
+
+    out = np.empty((n_merges, 2), np.int64)
+    k = 0
+    while k < n_merges and hn > 0:
+        cnt = hc[0]
+        pid = hp[0]
+        hn -= 1
+        if hn > 0:
+            hc[0] = hc[hn]
+            hp[0] = hp[hn]
+            _sift_down(hc, hp, 0, hn, pa, pb, tb, toff, tlen)
+        live = pcnt[pid]
+        if live != cnt:
+            if 0 < live < cnt:  # fell since it was pushed: re-file with the live count
+                hc[hn] = live
+                hp[hn] = pid
+                hn += 1
+                _sift_up(hc, hp, hn - 1, pa, pb, tb, toff, tlen)
+            continue
+        if cnt <= 0:
+            continue
+        a = pa[pid]
+        b = pb[pid]
+        t = 256 + k
+        tb = _grow(tb, tb_used + tlen[a] + tlen[b])
+        toff[t] = tb_used
+        tlen[t] = tlen[a] + tlen[b]
+        tb[tb_used:tb_used + tlen[a]] = tb[toff[a]:toff[a] + tlen[a]]
+        tb[tb_used + tlen[a]:tb_used + tlen[t]] = tb[toff[b]:toff[b] + tlen[b]]
+        tb_used += tlen[t]
+        pcnt[pid] = 0
+        first_new = n_pairs
+        node = phead[pid]
+        phead[pid] = -1
+        while node != -1:
+            w = node_word[node]
+            node = node_next[node]
+            s = starts[w]
+            end = s + lens[w]
+            c = wcounts[w]
+            i = s
+            o = s
+            changed = False
+            while i < end:
+                x = toks[i]
+                if x == a and i + 1 < end and toks[i + 1] == b:
+                    # (dec pair, inc pair) for the left and right neighbours of this occurrence; the merged
+                    # pair itself is already zero. An occurrence right after this one handles (b, a).
+                    for side in range(2):
+                        if side == 0:
+                            if o == s:
+                                continue
+                            dx, dy, gx, gy = toks[i - 1], a, toks[o - 1], t
+                        else:
+                            if i + 2 >= end:
+                                continue
+                            y = toks[i + 2]
+                            if y == a and i + 3 < end and toks[i + 3] == b:
+                                continue
+                            dx, dy, gx, gy = b, y, t, y
+                        if not (dx == a and dy == b):
+                            dpid = pair_ids[np.int64(dx) << 32 | dy]
+                            pcnt[dpid] -= c
+                        key = np.int64(gx) << 32 | gy
+                        if key in pair_ids:
+                            gpid = pair_ids[key]
+                        else:
+                            gpid = n_pairs
+                            n_pairs += 1
+                            if gpid >= pa.shape[0]:
+                                pa = _grow(pa, gpid + 1)
+                                pb = _grow(pb, gpid + 1)
+                                old = pcnt.shape[0]
+                                pcnt = _grow(pcnt, gpid + 1)
+                                phead = _grow(phead, gpid + 1)
+                                phead[old:] = -1
+                                pcnt[old:] = 0
+                            pair_ids[key] = gpid
+                            pa[gpid] = gx
+                            pb[gpid] = gy
+                        pcnt[gpid] += c
+                        h = phead[gpid]
+                        if h == -1 or node_word[h] != w:
+                            if n_nodes >= node_word.shape[0]:
+                                node_word = _grow(node_word, n_nodes + 1)
+                                node_next = _grow(node_next, n_nodes + 1)
+                            node_word[n_nodes] = w
+                            node_next[n_nodes] = h
+                            phead[gpid] = n_nodes
+                            n_nodes += 1
+                    toks[o] = t
+                    o += 1
+                    i += 2
+                    changed = True
+                else:
+                    toks[o] = x
+                    o += 1
+                    i += 1
+            if changed:
+                lens[w] = o - s
+        # every pair made in this merge holds the new token: they enter the heap with their final counts
+        for gpid in range(first_new, n_pairs):
+            if pcnt[gpid] > 0:
+                if hn >= hc.shape[0]:
+                    hc = _grow(hc, hn + 1)
+                    hp = _grow(hp, hn + 1)
+                hc[hn] = pcnt[gpid]
+                hp[hn] = gpid
+                hn += 1
+                _sift_up(hc, hp, hn - 1, pa, pb, tb, toff, tlen)
+        out[k, 0] = a
+        out[k, 1] = b
+        k += 1
+    return out[:k]
