@@ -19,8 +19,22 @@ def data_group() -> None:
 @click.option(
     "--set", "overrides", multiple=True, help="Override a config key, e.g. --set output.format=parquet"
 )
-def run_command(config_path: str, overrides: tuple[str, ...]) -> None:
-    """Run a pipeline: read, extract, filter, dedup, write, tokenize (resumable)."""
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="When a shard fails, finish the other shards before exiting with the error.",
+)
+@click.option(
+    "--verify-inputs",
+    type=click.Choice(["stat", "hash"]),
+    default="stat",
+    show_default=True,
+    help="How a rerun tells that an input changed: size and mtime, or size and SHA-256.",
+)
+def run_command(config_path: str, overrides: tuple[str, ...], keep_going: bool, verify_inputs: str) -> None:
+    """Run a pipeline: read, extract, filter, dedup, write, tokenize (resumable).
+
+    Exits non-zero naming step, shard and document when a step fails on an unexpected error."""
     from lmforge.core import load_config
 
     from .pipeline import run_pipeline
@@ -28,7 +42,7 @@ def run_command(config_path: str, overrides: tuple[str, ...]) -> None:
     from .stats_report import format_table
 
     cfg = load_config(PipelineConfig, config_path, overrides)
-    stats = run_pipeline(cfg)
+    stats = run_pipeline(cfg, keep_going=keep_going, verify_inputs=verify_inputs)
     click.echo(format_table(stats))
     click.echo(f"stats: {cfg.output_dir}/stats.json")
 

@@ -31,41 +31,6 @@ def langid_language(text):
     return identify_language_langid(text)
 
 
-def gopher_filter(**thresholds):
-    """Gopher quality rules with the paper's thresholds as defaults."""
-    from .gopher import GopherQualityFilter
-
-    return GopherQualityFilter(**thresholds)
-
-
-def language_filter(**options):
-    """Keep documents in the given languages above a score."""
-    from .filters import LanguageFilter
-
-    return LanguageFilter(**options)
-
-
-def classifier_filter(**options):
-    """Drop documents a classifier part labels ``drop_label`` with enough confidence."""
-    from .filters import ClassifierFilter
-
-    return ClassifierFilter(**options)
-
-
-def pii_mask_filter():
-    """Mask e-mail addresses, US phone numbers and IPv4 addresses (never drops)."""
-    from .filters import PiiMaskFilter
-
-    return PiiMaskFilter()
-
-
-def length_filter(**options):
-    """Drop empty documents, cut gigantic ones at a line break."""
-    from .filters import LengthFilter
-
-    return LengthFilter(**options)
-
-
 def local_executor(**options):
     """Multiprocessing (fork) over shards on this machine."""
     from .executors import LocalExecutor

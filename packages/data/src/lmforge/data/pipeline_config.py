@@ -3,9 +3,10 @@
 Example::
 
     output_dir = "runs/data/crawl1"
+    keep_intermediate = false             # true: keep stage1/ and dedup-*/ document files after the run
 
     [input]
-    paths = ["crawl/*.warc.gz"]          # files or globs; each file is one shard
+    paths = ["crawl/*.warc.gz"]          # files, folders or globs; each file is one shard
     format = "auto"                       # auto | warc | wet | jsonl | text
 
     [extract]
@@ -33,6 +34,7 @@ Example::
 
     [output]
     format = "jsonl.gz"                   # jsonl | jsonl.gz | parquet
+    exclusions = false                    # true: dropped documents with their reason in excluded/
 
     [tokenize]
     tokenizer_dir = "runs/tok"            # a saved tokenizer folder; leave out to skip tokenizing
@@ -68,6 +70,7 @@ class StepConfig:
 @dataclass
 class OutputConfig:
     format: str = "jsonl.gz"
+    exclusions: bool = False  # also write dropped documents, with step and reason, to excluded/
 
 
 @dataclass
@@ -94,3 +97,4 @@ class PipelineConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    keep_intermediate: bool = False  # keep stage1/ and dedup-*/ document files after the run

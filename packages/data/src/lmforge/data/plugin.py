@@ -6,6 +6,8 @@ Imports here stay cheap: parts that need heavy libraries are thin functions that
 from lmforge.core import hookimpl
 
 from . import parts
+from .filters import ClassifierFilter, LanguageFilter, LengthFilter, PiiMaskFilter
+from .gopher import GopherQualityFilter
 
 
 @hookimpl
@@ -30,11 +32,12 @@ def register_classifiers(register):
 
 @hookimpl
 def register_doc_filters(register):
-    register("gopher", parts.gopher_filter)
-    register("language", parts.language_filter)
-    register("classifier", parts.classifier_filter)
-    register("pii_mask", parts.pii_mask_filter)
-    register("length", parts.length_filter)
+    # doc_filter contract: a class; ``cls(**options)`` builds it, ``.filter(doc)`` runs it.
+    register("gopher", GopherQualityFilter)
+    register("language", LanguageFilter)
+    register("classifier", ClassifierFilter)
+    register("pii_mask", PiiMaskFilter)
+    register("length", LengthFilter)
 
 
 @hookimpl

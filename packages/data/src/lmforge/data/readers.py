@@ -9,7 +9,6 @@ garbled header) the reader searches forward for the next record start (a gzip me
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import mmap
 from collections.abc import Iterator
@@ -161,35 +160,34 @@ def read_wet(path: str | Path, skipped: SkipCounter | None = None) -> Iterator[D
             skipped.add("corrupt_record")
 
 
-def _open_text(path: Path):
-    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
 
 
 def read_jsonl(path: str | Path, skipped: SkipCounter | None = None) -> Iterator[Document]:
-    """One Document per line of a ``.jsonl`` or ``.jsonl.gz`` file (field ``text``, optional ``id``)."""
+    """One Document per line of a ``.jsonl`` or ``.jsonl.gz`` file (field ``text``, optional ``id``).
+
+    Lines are decoded one at a time, so a bad byte costs its own line (``undecodable``) and a line that
+    is not a JSON object with a string ``text`` costs only itself (``bad_json``).
+    """
     path = Path(path)
     skipped = skipped if skipped is not None else SkipCounter()
-    lineno = 0
-    try:
-        with _open_text(path) as f:
-            while True:
+    with _open_binary(path) as f:  # a missing file raises: it is not bad input, it is no input
+        try:
+            for lineno, raw in enumerate(f, start=1):
                 try:
-                    line = f.readline()
+                    line = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     skipped.add("undecodable")
-                    return  # the text stream cannot resume past a bad byte
-                if not line:
-                    return
-                lineno += 1
+                    continue
                 if not line.strip():
                     continue
                 try:
                     yield Document.from_json(json.loads(line), fallback_id=f"{path.name}:{lineno}")
                 except (ValueError, AttributeError):
                     skipped.add("bad_json")
-    except (OSError, EOFError):
-        skipped.add("corrupt_file")
+        except (OSError, EOFError):  # a damaged gzip stream: what was read before it is kept
+            skipped.add("corrupt_file")
 
 
 def read_text(
