@@ -46,31 +46,49 @@ def ray_executor(**options):
 
 
 def nsfw_classifier(text):
-    """fastText nsfw / non-nsfw classifier trained by `lmforge data train-classifier --task nsfw`."""
+    """alt-profanity-check's model (human-labelled offensive language) as nsfw / non-nsfw."""
     from .classifiers import classify_nsfw
 
     return classify_nsfw(text)
 
 
 def toxic_classifier(text):
-    """fastText toxic / non-toxic classifier trained by `lmforge data train-classifier --task toxic`."""
+    """alt-profanity-check's model (human-labelled offensive language) as toxic / non-toxic."""
     from .classifiers import classify_toxic_speech
 
     return classify_toxic_speech(text)
 
 
+def _profanity_provenance():
+    from .classifiers import profanity_provenance
+
+    return profanity_provenance()
+
+
+nsfw_classifier.provenance = toxic_classifier.provenance = _profanity_provenance
+
+
 def quality_classifier(text):
-    """fastText wiki / cc quality classifier trained by `lmforge data train-quality`."""
+    """demo: wiki / cc fastText model trained on documentation prose vs generated junk."""
     from .classifiers import classify_quality
 
     return classify_quality(text)
 
 
-def profanity_check_classifier(text):
-    """alt-profanity-check's scikit-learn model as a toxic / non-toxic classifier."""
-    from .classifiers import classify_profanity_check
+def _quality_provenance():
+    from .classifiers import _quality
 
-    return classify_profanity_check(text)
+    return _quality().provenance()
+
+
+quality_classifier.provenance = _quality_provenance
+
+
+def fasttext_classifier(model: str):
+    """Any fastText model: a trained name, a path, a known external name or hf://org/repo/file."""
+    from .classifiers import FastTextClassifier
+
+    return FastTextClassifier(model)
 
 
 def exact_line_deduper(**options):

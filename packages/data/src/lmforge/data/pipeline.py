@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ class _Plan:
     executor: Any
     dedupers: list[Any]
     tokens_path: Path | None
+    classifiers: dict[str, dict[str, Any]]  # each classifier filter's provenance
 
 
 def _build(kind: str, name: str, options: dict[str, Any], what: str):
@@ -87,12 +89,29 @@ def _validate(cfg: PipelineConfig, verify_inputs: str) -> _Plan:
     for step in cfg.filters:
         _build("doc_filter", step.name, step.options, "filter")
     _warm_up(config)
+    classifiers = _classifier_provenance(config)
     executor = _build("executor", cfg.executor.name, cfg.executor.options, "executor")
     dedupers = [_build("deduper", d.name, d.options, "dedup step") for d in cfg.dedup]
     names = [shard_name(p) for p in files]
     signatures = [input_signature(p, verify_inputs) for p in files]
     key = hashlib.sha256(json.dumps([names, signatures], sort_keys=True).encode()).hexdigest()
-    return _Plan(out, config, files, names, signatures, key, executor, dedupers, tokens_path)
+    return _Plan(out, config, files, names, signatures, key, executor, dedupers, tokens_path, classifiers)
+
+
+def _classifier_provenance(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Model, training data and held-out figures of each classifier filter; a demo model is warned of."""
+    out = {}
+    for label, f in build_steps(config)[1]:
+        if hasattr(f, "provenance"):
+            out[label] = f.provenance()
+            if out[label].get("demo"):
+                warnings.warn(
+                    f"{label} uses a demo model ({out[label].get('model')}), trained on built-in demo "
+                    "data, not on real labelled web text: its decisions are not a quality judgement",
+                    UserWarning,
+                    stacklevel=2,
+                )
+    return out
 
 
 def _fingerprint(config: dict[str, Any]) -> str:
@@ -244,6 +263,7 @@ def _run(cfg: PipelineConfig, plan: _Plan, keep_going: bool) -> dict[str, Any]:
         "kept": steps[-1]["kept"],
         "steps": steps,
         "scores": _merge_scores(shard_stats),
+        "classifiers": plan.classifiers,
         "config": {k: v for k, v in plan.config.items() if k in ("filters", "dedup", "extract", "output")},
     }
     if plan.tokens_path is not None:

@@ -26,8 +26,13 @@ def register_language_identifiers(register):
 def register_classifiers(register):
     register("nsfw", parts.nsfw_classifier)
     register("toxic_speech", parts.toxic_classifier)
-    register("quality", parts.quality_classifier)
-    register("profanity_check", parts.profanity_check_classifier, reference="toxic_speech")
+    register(
+        "quality",
+        parts.quality_classifier,
+        description="demo quality model: documentation prose vs generated junk (not a web quality model)",
+    )
+    # Built with options: classifier = "fasttext", model = "<name | path | dolma-jigsaw-nsfw | hf://...>".
+    register("fasttext", parts.fasttext_classifier)
 
 
 @hookimpl

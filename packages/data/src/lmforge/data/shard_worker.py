@@ -67,7 +67,9 @@ class StepStats:
 
 def filter_label(step: dict[str, Any]) -> str:
     options = step.get("options") or {}
-    return f"classifier:{options['classifier']}" if step["name"] == "classifier" else step["name"]
+    if step["name"] != "classifier":
+        return step["name"]
+    return f"classifier:{options['classifier']}" + (f"({options['model']})" if options.get("model") else "")
 
 
 def build_steps(config: dict[str, Any]):
