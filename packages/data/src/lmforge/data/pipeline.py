@@ -52,8 +52,7 @@ class _Plan:
     out: Path
     config: dict[str, Any]
     files: list[Path]
-    names: list[str]
-    signatures: list[dict[str, Any]]
+    shards: list[tuple[str, Path, tuple[int, int] | None, dict[str, Any]]]  # name, input, range, signature
     key: str
     executor: Any
     dedupers: list[Any]
@@ -92,10 +91,26 @@ def _validate(cfg: PipelineConfig, verify_inputs: str) -> _Plan:
     classifiers = _classifier_provenance(config)
     executor = _build("executor", cfg.executor.name, cfg.executor.options, "executor")
     dedupers = [_build("deduper", d.name, d.options, "dedup step") for d in cfg.dedup]
-    names = [shard_name(p) for p in files]
-    signatures = [input_signature(p, verify_inputs) for p in files]
-    key = hashlib.sha256(json.dumps([names, signatures], sort_keys=True).encode()).hexdigest()
-    return _Plan(out, config, files, names, signatures, key, executor, dedupers, tokens_path, classifiers)
+    shards = _shards(files, cfg.input.format, cfg.input.shard_bytes, verify_inputs)
+    key = hashlib.sha256(json.dumps([[n, s] for n, _, _, s in shards], sort_keys=True).encode()).hexdigest()
+    return _Plan(out, config, files, shards, key, executor, dedupers, tokens_path, classifiers)
+
+
+def _shards(files: list[Path], fmt: str, shard_bytes: int, verify_inputs: str):
+    """One shard per file, or per byte range of a file larger than ``shard_bytes``."""
+    from .readers import split_points
+
+    shards = []
+    for path in files:
+        base, signature = shard_name(path), input_signature(path, verify_inputs)
+        starts = split_points(path, fmt, shard_bytes)
+        if len(starts) == 1:
+            shards.append((base, path, None, signature))
+            continue
+        ends = [*starts[1:], signature["size"]]
+        for k, byte_range in enumerate(zip(starts, ends)):
+            shards.append((f"{base}-{k:04d}", path, byte_range, {**signature, "range": list(byte_range)}))
+    return shards
 
 
 def _classifier_provenance(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -211,19 +226,20 @@ def _run(cfg: PipelineConfig, plan: _Plan, keep_going: bool) -> dict[str, Any]:
     stage1 = out / "stage1"
     stage1.mkdir(exist_ok=True)
     _clean_temp_files(stage1)
-    _remove_stale_shards(stage1, plan.names)
+    names = [name for name, _, _, _ in plan.shards]
+    _remove_stale_shards(stage1, names)
     excluded = None
     if cfg.output.exclusions:
         excluded = _stage_folder(out / "excluded", plan.key)
     jobs = [
-        ShardJob(name, str(path), str(stage1), plan.config, sig, str(excluded) if excluded else None)
-        for name, path, sig in zip(plan.names, plan.files, plan.signatures)
+        ShardJob(name, str(path), str(stage1), plan.config, sig, str(excluded) if excluded else None, rng)
+        for name, path, rng, sig in plan.shards
     ]
     stop = None if keep_going else _failed
     shard_stats = executor.map(process_shard, jobs, desc="filter shards", stop=stop)
     _raise_failures(out, shard_stats)
     steps = _merge_shard_steps(shard_stats)
-    current = [shard_output(stage1, n) for n in plan.names]
+    current = [shard_output(stage1, n) for n in names]
     intermediates = [stage1]
 
     for i, (step, deduper) in enumerate(zip(cfg.dedup, plan.dedupers)):
@@ -257,7 +273,7 @@ def _run(cfg: PipelineConfig, plan: _Plan, keep_going: bool) -> dict[str, Any]:
         }
     )
     stats = {
-        "shards": len(plan.files),
+        "shards": len(plan.shards),
         "inputs": [str(p) for p in plan.files],
         "input_key": plan.key,
         "kept": steps[-1]["kept"],

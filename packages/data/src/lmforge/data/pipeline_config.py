@@ -8,6 +8,7 @@ Example::
     [input]
     paths = ["crawl/*.warc.gz"]          # files, folders or globs; each file is one shard
     format = "auto"                       # auto | warc | wet | jsonl | text
+    shard_bytes = 4_194_304               # bigger files become byte-range shards (0: one per file)
 
     [extract]
     extractor = "resiliparse"             # an html_extractor part
@@ -54,6 +55,9 @@ from typing import Any
 class InputConfig:
     paths: list[str] = field(default_factory=list)
     format: str = "auto"
+    # Files larger than this are read as several byte-range shards (WARC / WET records, lines of an
+    # uncompressed JSONL), so one big input still keeps every worker busy. 0: one shard per file.
+    shard_bytes: int = 4 * 1024 * 1024
 
 
 @dataclass

@@ -38,6 +38,7 @@ class ShardJob:
     config: dict[str, Any]
     signature: dict[str, Any]  # the input's size and mtime or hash (see inputs.input_signature)
     excluded_dir: str | None = None  # where dropped documents go, with their reason (None: nowhere)
+    byte_range: tuple[int, int] | None = None  # one byte-range shard of a large input
 
 
 class StepStats:
@@ -158,7 +159,7 @@ def _run_shard(job: ShardJob, out_dir: Path, marker: Path, where: dict[str, Any]
         excluded = (
             _JsonlStream(stack, Path(job.excluded_dir) / f"{job.name}.jsonl.gz") if job.excluded_dir else None
         )
-        docs = read_documents(job.input_path, config["input"].get("format", "auto"), skipped)
+        docs = read_documents(job.input_path, config["input"].get("format", "auto"), skipped, job.byte_range)
         t = time.perf_counter()
         for doc in docs:
             read.seconds += time.perf_counter() - t
