@@ -135,6 +135,9 @@ def test_utf8_page_declared_windows_1252_is_decoded_right_and_counted(tmp_path, 
     stats = run_pipeline(_config(tmp_path, [tmp_path / "in" / "c.warc.gz"]))
     extract = next(s for s in stats["steps"] if s["step"] == "extract")
     assert extract["noted"] == {"charset_mismatch": 1}
+    from lmforge.data.stats_report import format_table
+
+    assert "charset_mismatch=1 (kept)" in format_table(stats)
     (doc,) = [d for f in (tmp_path / "out" / "final").glob("*.jsonl.gz") for d in read_jsonl(f)]
     assert "Caf\u00e9 na\u00efve" in doc.text and "\u00c3" not in doc.text
 
@@ -239,6 +242,12 @@ def test_exclusion_writer_keeps_dropped_documents_with_reason(tmp_path):
         ("filter:length", "too_short")
     }
     assert stats["kept"] == 3
+    other = tmp_path / "in" / "b.jsonl"
+    other.write_text(json.dumps({"id": "b", "text": "y"}) + "\n")
+    cfg.input.paths.append(str(other))
+    run_pipeline(cfg)  # a new input: shard a is not redone, and its excluded documents stay
+    excluded = [d.id for f in (tmp_path / "out" / "excluded").glob("*.jsonl.gz") for d in read_jsonl(f)]
+    assert sorted(excluded) == ["1", "3", "5", "b"]
 
 
 def test_final_stage_is_a_link_and_intermediates_are_deleted(tmp_path):

@@ -130,10 +130,11 @@ def _classifier_provenance(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _fingerprint(config: dict[str, Any]) -> str:
-    """The config keys that change what is written (not the executor, not keep_intermediate)."""
-    return json.dumps(
-        {k: v for k, v in config.items() if k not in ("executor", "keep_intermediate")}, sort_keys=True
-    )
+    """The config keys that change how documents are processed. Not the executor or keep_intermediate,
+    and not the input paths: which inputs a run covers is tracked per shard (markers and stale removal)."""
+    steps = {k: v for k, v in config.items() if k not in ("executor", "keep_intermediate")}
+    steps["input"] = {k: v for k, v in config["input"].items() if k != "paths"}
+    return json.dumps(steps, sort_keys=True)
 
 
 def _check_same_run(out: Path, config: dict[str, Any]) -> None:
@@ -229,8 +230,11 @@ def _run(cfg: PipelineConfig, plan: _Plan, keep_going: bool) -> dict[str, Any]:
     names = [name for name, _, _, _ in plan.shards]
     _remove_stale_shards(stage1, names)
     excluded = None
-    if cfg.output.exclusions:
-        excluded = _stage_folder(out / "excluded", plan.key)
+    if cfg.output.exclusions:  # per shard, like stage1: a redone shard rewrites its own file
+        excluded = out / "excluded"
+        excluded.mkdir(exist_ok=True)
+        _clean_temp_files(excluded)
+        _remove_stale_shards(excluded, names)
     jobs = [
         ShardJob(name, str(path), str(stage1), plan.config, sig, str(excluded) if excluded else None, rng)
         for name, path, rng, sig in plan.shards
