@@ -161,6 +161,7 @@ def main() -> None:
                 med = runs[len(runs) // 2]
                 med["peak_rss_mb"] = max(x["peak_rss_mb"] for x in runs)
                 rows.append((extractor, side, med))
+                print(f"done: {extractor} {side} {json.dumps(med)}", flush=True)  # partial results
     print(f"WARC {args.warc} ({Path(args.warc).stat().st_size / 1e6:.1f} MB), 1 worker per side\n")
     print(
         f"{'extractor':12s} {'side':10s} {'docs in':>8s} {'CPU s':>7s} {'docs/s/core':>12s} {'peak MB':>8s}"
