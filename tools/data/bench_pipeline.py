@@ -56,7 +56,6 @@ def main() -> None:
     args = ap.parse_args()
 
     from lmforge.core import load_config
-    from lmforge.data.classifiers import ensure_model
     from lmforge.data.pipeline import run_pipeline
     from lmforge.data.pipeline_config import PipelineConfig
     from lmforge.data.stats_report import format_table
@@ -70,8 +69,10 @@ def main() -> None:
             if html is None:
                 sys.exit("no Debian doc HTML found (apt-get download python3.11-doc; dpkg-deb -x; --html)")
             warc = crawl(html, work / "crawl")
-        for task in ("quality", "nsfw", "toxic"):
-            ensure_model(task)  # trained once into the cache, outside the timed run
+        from lmforge.data.classifiers import model_path, train_classifier
+
+        if not model_path("quality").is_file():  # the demo quality model, outside the timed run
+            train_classifier("quality")
         tok = None if args.no_tokenize else _tokenizer(work)
         cfg = load_config(
             PipelineConfig,

@@ -56,7 +56,8 @@ options = {{ workers = 1, progress = false }}
     )
     assert result.exit_code == 0, result.output
     assert "bad_json=1" in result.output and "too_short=1" in result.output
-    docs = {d.id: d for d in read_jsonl(tmp_path / "out" / "final" / "00000-in.jsonl.jsonl")}
+    (final,) = (tmp_path / "out" / "final").glob("in.jsonl-*.jsonl")
+    docs = {d.id: d for d in read_jsonl(final)}
     assert set(docs) == {"a", "big"}
     assert "gopher_non_alpha_words=1" in result.output
     assert len(docs["big"].text) <= 20000 and docs["big"].metadata["truncated"] is True

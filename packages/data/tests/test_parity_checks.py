@@ -31,7 +31,7 @@ def always_toxic(text):
 
 @needs_tweets
 def test_classifier_check_on_the_labelled_tweets():
-    reference = get_part("classifier", "profanity_check")
+    reference = get_part("classifier", "toxic_speech")
     assert classifier_parity(reference, reference).passed
     worse = classifier_parity(always_toxic, reference)
     assert not worse.passed and worse.max_error > 0.2 and "balanced accuracy 0.500" in worse.detail

@@ -1,8 +1,8 @@
 """The tokenize parity checks pass equal parts and catch ones that compute something else."""
 
 from lmforge.tokenize.bpe import BPETokenizer
-from lmforge.tokenize.parity_checks import bpe_trainer_parity, corpus_texts, tokenizer_parity
 from lmforge.tokenize.bpe_training import train_bpe
+from lmforge.tokenize.parity_checks import bpe_trainer_parity, corpus_texts, tokenizer_parity
 
 
 class BPEMissingLastMerge(BPETokenizer):

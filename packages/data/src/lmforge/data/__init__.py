@@ -2,7 +2,6 @@
 
 from .classifiers import (
     classify_nsfw,
-    classify_profanity_check,
     classify_quality,
     classify_toxic_speech,
     train_classifier,
@@ -27,7 +26,6 @@ __all__ = [
     "SkipCounter",
     "UnionFind",
     "classify_nsfw",
-    "classify_profanity_check",
     "classify_quality",
     "classify_toxic_speech",
     "decode_html",

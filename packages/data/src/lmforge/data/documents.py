@@ -35,3 +35,13 @@ class SkipCounter:
 
     def add(self, reason: str, n: int = 1) -> None:
         self.counts[reason] = self.counts.get(reason, 0) + n
+
+
+class DocumentSkipped(Exception):
+    """An expected problem with one document (an extractor's refusal, a filter's own rejection of
+    input it cannot handle): the pipeline skips the document and counts it under ``reason``.
+    Any other exception is a bug and fails the shard."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

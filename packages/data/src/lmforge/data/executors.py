@@ -1,4 +1,7 @@
-"""Executors run one function over many shards: ``executor.map(fn, items, desc) -> list`` (in order).
+"""Executors run one function over many shards: ``executor.map(fn, items, desc, stop) -> list`` (in order).
+
+``stop(result)`` returning true ends the map early: unfinished items are cancelled and their results
+are ``None`` (the pipeline stops at the first failed shard unless told to keep going).
 
 ``local`` uses a fork-based multiprocessing pool (``workers=1`` runs in-process); ``ray`` submits one
 Ray task per item, for corpora beyond one machine. The function must be a module-level callable and
@@ -12,6 +15,8 @@ import os
 import signal
 from collections.abc import Callable, Sequence
 from typing import Any
+
+Stop = Callable[[Any], bool] | None
 
 
 def _bar(total: int, desc: str, enabled: bool):
@@ -27,22 +32,30 @@ class LocalExecutor:
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
         self.progress = progress
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]:
+    def map(
+        self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "", stop: Stop = None
+    ) -> list[Any]:
         items = list(items)
         workers = min(self.workers, len(items))
+        out: list[Any] = []
         with _bar(len(items), desc, self.progress) as bar:
             if workers <= 1:
-                out = []
-                for item in items:
-                    out.append(fn(item))
-                    bar.update()
-                return out
-            with mp.get_context("fork").Pool(workers, maxtasksperchild=None) as pool:
-                out = []
-                for result in pool.imap(fn, items):
+                results = map(fn, items)
+                pool = None
+            else:
+                pool = mp.get_context("fork").Pool(workers, maxtasksperchild=None)
+                results = pool.imap(fn, items)
+            try:
+                for result in results:
                     out.append(result)
                     bar.update()
-                return out
+                    if stop is not None and stop(result):
+                        break
+            finally:
+                if pool is not None:
+                    pool.terminate()  # after a stop: the unfinished shards are abandoned
+                    pool.join()
+        return out + [None] * (len(items) - len(out))
 
 
 class RayExecutor:
@@ -54,7 +67,9 @@ class RayExecutor:
     ) -> None:
         self.address, self.num_cpus, self.progress = address, num_cpus, progress
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]:
+    def map(
+        self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "", stop: Stop = None
+    ) -> list[Any]:
         if not self.address:
             # A local instance shares this interpreter's environment; Ray's default under `uv run`
             # re-creates it through uv for every worker, which costs minutes. (Read at import.)
@@ -81,6 +96,10 @@ class RayExecutor:
         with _bar(len(refs), desc, self.progress) as bar:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
-                out[index[done[0]]] = ray.get(done[0])
+                result = out[index[done[0]]] = ray.get(done[0])
                 bar.update()
+                if stop is not None and stop(result):
+                    for ref in pending:
+                        ray.cancel(ref)
+                    break
         return out

@@ -1,8 +1,8 @@
 """HTML bytes to plain text.
 
-Bytes are decoded first: the HTTP charset when the caller knows it and it decodes cleanly, else
-resiliparse's encoding detection (meta tags, then byte statistics), with undecodable bytes replaced
-rather than failing the document.
+Bytes are decoded first (:func:`decode_html_checked`): UTF-8 when the bytes are UTF-8, else the
+declared HTTP charset when it decodes cleanly, else resiliparse's detection with undecodable bytes
+replaced; a declared charset that disagrees with the bytes is reported so the pipeline can count it.
 """
 
 from __future__ import annotations
@@ -10,20 +10,44 @@ from __future__ import annotations
 import codecs
 
 
-def decode_html(html: bytes, charset: str | None = None) -> str:
-    """Decode ``html`` with ``charset`` when it is valid for these bytes, else the detected encoding."""
+def decode_html_checked(html: bytes, charset: str | None = None) -> tuple[str, bool]:
+    """``(text, mismatch)``: ``html`` decoded, and whether a declared ``charset`` disagreed with the bytes.
+
+    Bytes that are valid UTF-8 and not plain ASCII are UTF-8 whatever the header says (a page saved as
+    UTF-8 but served as windows-1252 would otherwise become ``CafÃ©``; random single-byte text is
+    practically never valid multi-byte UTF-8). Otherwise the declared charset is used when it decodes
+    cleanly, else resiliparse's detection (meta tags, then byte statistics) with replacement.
+    """
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
-    if charset:
-        try:
-            codecs.lookup(charset)
-            return html.decode(charset)
-        except (LookupError, UnicodeDecodeError):
-            pass
+    declared = _codec_name(charset)
     try:
-        return html.decode("utf-8")
+        text = html.decode("utf-8")
     except UnicodeDecodeError:
-        return bytes_to_str(html, detect_encoding(html), errors="replace")
+        pass
+    else:
+        mismatch = charset is not None and declared != "utf-8" and not html.isascii()
+        return text, mismatch
+    if declared is not None:
+        try:
+            return html.decode(declared), False
+        except UnicodeDecodeError:
+            pass
+    return bytes_to_str(html, detect_encoding(html), errors="replace"), charset is not None
+
+
+def _codec_name(charset: str | None) -> str | None:
+    if not charset:
+        return None
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return None
+
+
+def decode_html(html: bytes, charset: str | None = None) -> str:
+    """``html`` decoded as :func:`decode_html_checked` does, without the mismatch flag."""
+    return decode_html_checked(html, charset)[0]
 
 
 def extract_text(html: bytes | str, charset: str | None = None) -> str | None:

@@ -6,6 +6,9 @@ a step's findings travel to the writer and to ``lmforge data stats``.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from .documents import Document
 
 
@@ -43,15 +46,29 @@ class LanguageFilter:
 class ClassifierFilter:
     """Drop a document when a classifier gives ``drop_label`` with confidence >= ``min_score``.
 
-    The probability of ``drop_label`` is stored as ``metadata["<classifier>_<drop_label>_score"]``
-    for the histograms of `lmforge data stats --plot`.
+    ``classifier`` names a classifier part; ``model`` builds a part that takes one (``fasttext``:
+    a trained name, a path, ``dolma-jigsaw-nsfw``, ``hf://org/repo/file``). The probability of
+    ``drop_label`` is stored as ``metadata["<classifier>_<drop_label>_score"]`` for the histograms of
+    `lmforge data stats --plot`.
     """
 
-    def __init__(self, classifier: str, drop_label: str, min_score: float = 0.5) -> None:
+    def __init__(
+        self, classifier: str, drop_label: str, min_score: float = 0.5, model: str | None = None
+    ) -> None:
         from lmforge.core import get_part
 
-        self.name, self.drop_label, self.min_score = classifier, drop_label, min_score
-        self.classify = get_part("classifier", classifier)
+        self.drop_label, self.min_score = drop_label, min_score
+        # Named after the model when there is one, so two fastText filters keep apart in the stats.
+        self.name = (
+            classifier if model is None else re.sub(r"\W+", "_", Path(model).name.removesuffix(".bin"))
+        )
+        part = get_part("classifier", classifier)
+        self.classify = part(model=model) if model is not None else part
+
+    def provenance(self) -> dict:
+        """What the classifier is: model, training data, held-out figures (for ``stats.json``)."""
+        describe = getattr(self.classify, "provenance", None)
+        return describe() if describe is not None else {"model": self.name}
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         label, score = self.classify(doc.text)

@@ -3,10 +3,12 @@
 Example::
 
     output_dir = "runs/data/crawl1"
+    keep_intermediate = false             # true: keep stage1/ and dedup-*/ document files after the run
 
     [input]
-    paths = ["crawl/*.warc.gz"]          # files or globs; each file is one shard
+    paths = ["crawl/*.warc.gz"]          # files, folders or globs; each file is one shard
     format = "auto"                       # auto | warc | wet | jsonl | text
+    shard_bytes = 4_194_304               # bigger files become byte-range shards (0: one per file)
 
     [extract]
     extractor = "resiliparse"             # an html_extractor part
@@ -33,6 +35,7 @@ Example::
 
     [output]
     format = "jsonl.gz"                   # jsonl | jsonl.gz | parquet
+    exclusions = false                    # true: dropped documents with their reason in excluded/
 
     [tokenize]
     tokenizer_dir = "runs/tok"            # a saved tokenizer folder; leave out to skip tokenizing
@@ -52,6 +55,9 @@ from typing import Any
 class InputConfig:
     paths: list[str] = field(default_factory=list)
     format: str = "auto"
+    # Files larger than this are read as several byte-range shards (WARC / WET records, lines of an
+    # uncompressed JSONL), so one big input still keeps every worker busy. 0: one shard per file.
+    shard_bytes: int = 4 * 1024 * 1024
 
 
 @dataclass
@@ -68,6 +74,7 @@ class StepConfig:
 @dataclass
 class OutputConfig:
     format: str = "jsonl.gz"
+    exclusions: bool = False  # also write dropped documents, with step and reason, to excluded/
 
 
 @dataclass
@@ -94,3 +101,4 @@ class PipelineConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    keep_intermediate: bool = False  # keep stage1/ and dedup-*/ document files after the run

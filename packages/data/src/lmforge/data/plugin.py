@@ -28,15 +28,14 @@ def register_language_identifiers(register):
 @hookimpl
 def register_classifiers(register):
     register("nsfw", _D + "classifiers:classify_nsfw",
-             description="fastText nsfw / non-nsfw classifier trained by `lmforge data "
-                         "train-classifier --task nsfw`.")
+             description="alt-profanity-check's model (human-labelled offensive text) as nsfw / non-nsfw.")
     register("toxic_speech", _D + "classifiers:classify_toxic_speech",
-             description="fastText toxic / non-toxic classifier trained by `lmforge data "
-                         "train-classifier --task toxic`.")
+             description="alt-profanity-check's model (human-labelled offensive text) as toxic / non-toxic.")
     register("quality", _D + "classifiers:classify_quality",
-             description="fastText wiki / cc quality classifier trained by `lmforge data train-quality`.")
-    register("profanity_check", _D + "classifiers:classify_profanity_check", reference="toxic_speech",
-             description="alt-profanity-check's scikit-learn model as a toxic / non-toxic classifier.")
+             description="demo quality model: docs prose vs generated junk (not a web quality model)")
+    # built with an option: classifier = "fasttext", model = "<name | path | dolma-jigsaw-nsfw | hf://...>"
+    register("fasttext", _D + "classifiers:FastTextClassifier",
+             description="Any fastText model: a trained name, a path, a known external name, hf://org/repo/file.")
 
 
 @hookimpl

@@ -9,7 +9,6 @@ garbled header) the reader searches forward for the next record start (a gzip me
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import mmap
 from collections.abc import Iterator
@@ -35,12 +34,16 @@ def _plain_record_end(m: mmap.mmap, start: int, content_length: int) -> int:
     return -1 if header_end < 0 else header_end + 4 + content_length + 4
 
 
-def _iter_records(path: Path, record_type, skipped: SkipCounter) -> Iterator:
+def _iter_records(
+    path: Path, record_type, skipped: SkipCounter, start: int = 0, end: int | None = None
+) -> Iterator:
     """FastWARC records of ``record_type``, resyncing past corrupt stretches.
 
     FastWARC skips unparseable bytes in an uncompressed file silently, so there the byte gap between
     one record's end and the next record's start is checked: a gap is a corrupt record, counted.
-    A trailing record start that yielded nothing is a truncated record.
+    A trailing record start that yielded nothing is a truncated record. With ``start`` / ``end``
+    only records that start in that byte range are read (a byte-range shard; ``start`` is a record
+    start found by :func:`split_points`).
     """
     from fastwarc.warc import ArchiveIterator
 
@@ -48,7 +51,8 @@ def _iter_records(path: Path, record_type, skipped: SkipCounter) -> Iterator:
     if size == 0:
         return
     gz = _is_gzip(path)
-    offset = 0
+    end = size if end is None else min(end, size)
+    offset = start
     with open(path, "rb") as raw, mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as m:
         for _ in range(_MAX_RESYNCS):
             last_start, expected_next = offset, offset
@@ -60,6 +64,8 @@ def _iter_records(path: Path, record_type, skipped: SkipCounter) -> Iterator:
                     for record in ArchiveIterator(f, parse_http=False):
                         pos = record.stream_pos
                         last_start = pos + offset if pos < offset else pos  # absolute either way
+                        if last_start >= end:
+                            return  # the next range's first record
                         if not gz:
                             if last_start > expected_next + 4:
                                 skipped.add("corrupt_record")
@@ -72,13 +78,13 @@ def _iter_records(path: Path, record_type, skipped: SkipCounter) -> Iterator:
                     skipped.add("corrupt_record")
                 else:
                     if (
-                        m.find(_GZIP_MAGIC, last_start + 1) >= 0
+                        m.find(_GZIP_MAGIC, last_start + 1, end) >= 0
                         if gz
-                        else size > expected_next + 4 and m.find(b"WARC/1.", expected_next) >= 0
+                        else end > expected_next + 4 and m.find(b"WARC/1.", expected_next, end) >= 0
                     ):
                         skipped.add("truncated_record")
                     return
-            nxt = m.find(_GZIP_MAGIC if gz else b"WARC/1.", max(last_start, offset) + 1)
+            nxt = m.find(_GZIP_MAGIC if gz else b"WARC/1.", max(last_start, offset) + 1, end)
             if nxt < 0:
                 return
             offset = nxt
@@ -91,7 +97,10 @@ def _target_uri(record) -> str | None:
 
 
 def read_warc(
-    path: str | Path, skipped: SkipCounter | None = None, max_record_bytes: int = MAX_RECORD_BYTES
+    path: str | Path,
+    skipped: SkipCounter | None = None,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+    byte_range: tuple[int, int] | None = None,
 ) -> Iterator[Document]:
     """HTTP response records of a ``.warc`` / ``.warc.gz`` file as Documents whose ``text`` is the raw
     payload bytes; metadata: url, record_id, date, content_type, charset, source."""
@@ -99,7 +108,7 @@ def read_warc(
 
     path = Path(path)
     skipped = skipped if skipped is not None else SkipCounter()
-    for record in _iter_records(path, WarcRecordType.response, skipped):
+    for record in _iter_records(path, WarcRecordType.response, skipped, *(byte_range or (0, None))):
         try:
             declared = record.content_length
             if declared is not None and declared > max_record_bytes:
@@ -139,13 +148,15 @@ def read_warc(
             skipped.add("corrupt_record")
 
 
-def read_wet(path: str | Path, skipped: SkipCounter | None = None) -> Iterator[Document]:
+def read_wet(
+    path: str | Path, skipped: SkipCounter | None = None, byte_range: tuple[int, int] | None = None
+) -> Iterator[Document]:
     """Conversion (plain-text) records of a WET file as Documents with ``str`` text."""
     from fastwarc.warc import WarcRecordType
 
     path = Path(path)
     skipped = skipped if skipped is not None else SkipCounter()
-    for record in _iter_records(path, WarcRecordType.conversion, skipped):
+    for record in _iter_records(path, WarcRecordType.conversion, skipped, *(byte_range or (0, None))):
         try:
             text = record.reader.read().decode("utf-8", errors="replace")
             yield Document(
@@ -161,35 +172,45 @@ def read_wet(path: str | Path, skipped: SkipCounter | None = None) -> Iterator[D
             skipped.add("corrupt_record")
 
 
-def _open_text(path: Path):
-    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
 
 
-def read_jsonl(path: str | Path, skipped: SkipCounter | None = None) -> Iterator[Document]:
-    """One Document per line of a ``.jsonl`` or ``.jsonl.gz`` file (field ``text``, optional ``id``)."""
+def read_jsonl(
+    path: str | Path, skipped: SkipCounter | None = None, byte_range: tuple[int, int] | None = None
+) -> Iterator[Document]:
+    """One Document per line of a ``.jsonl`` or ``.jsonl.gz`` file (field ``text``, optional ``id``).
+
+    Lines are decoded one at a time, so a bad byte costs its own line (``undecodable``) and a line that
+    is not a JSON object with a string ``text`` costs only itself (``bad_json``). ``byte_range``
+    (uncompressed files; its start a line start from :func:`split_points`) reads the lines that start
+    inside it. A document without an ``id`` gets ``<file name>:<byte offset of its line>``.
+    """
     path = Path(path)
     skipped = skipped if skipped is not None else SkipCounter()
-    lineno = 0
-    try:
-        with _open_text(path) as f:
-            while True:
+    start, end = byte_range or (0, None)
+    with _open_binary(path) as f:  # a missing file raises: it is not bad input, it is no input
+        try:
+            if start:
+                f.seek(start)
+            pos = start
+            for raw in f:
+                if end is not None and pos >= end:
+                    return
+                line_at, pos = pos, pos + len(raw)
                 try:
-                    line = f.readline()
+                    line = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     skipped.add("undecodable")
-                    return  # the text stream cannot resume past a bad byte
-                if not line:
-                    return
-                lineno += 1
+                    continue
                 if not line.strip():
                     continue
                 try:
-                    yield Document.from_json(json.loads(line), fallback_id=f"{path.name}:{lineno}")
+                    yield Document.from_json(json.loads(line), fallback_id=f"{path.name}:{line_at}")
                 except (ValueError, AttributeError):
                     skipped.add("bad_json")
-    except (OSError, EOFError):
-        skipped.add("corrupt_file")
+        except (OSError, EOFError):  # a damaged gzip stream: what was read before it is kept
+            skipped.add("corrupt_file")
 
 
 def read_text(
@@ -224,12 +245,68 @@ def guess_format(path: str | Path) -> str:
 
 
 def read_documents(
-    path: str | Path, fmt: str = "auto", skipped: SkipCounter | None = None
+    path: str | Path,
+    fmt: str = "auto",
+    skipped: SkipCounter | None = None,
+    byte_range: tuple[int, int] | None = None,
 ) -> Iterator[Document]:
-    """Documents of any supported file; ``fmt`` is ``auto`` (by suffix) or a key of ``READERS``."""
+    """Documents of any supported file; ``fmt`` is ``auto`` (by suffix) or a key of ``READERS``;
+    ``byte_range`` (from :func:`split_points`) reads one byte-range shard of a splittable file."""
     fmt = guess_format(path) if fmt == "auto" else fmt
     if fmt not in READERS:
         from lmforge.core import ConfigError
 
         raise ConfigError(f"unknown reader {fmt!r}; known: auto, {', '.join(READERS)}")
-    return READERS[fmt](path, skipped)
+    if byte_range is None:
+        return READERS[fmt](path, skipped)
+    return READERS[fmt](path, skipped, byte_range=byte_range)
+
+
+def split_points(path: str | Path, fmt: str, shard_bytes: int) -> list[int]:
+    """Start offsets of byte-range shards of about ``shard_bytes`` each: ``[0]`` when the file is small
+    or cannot be split (gzipped JSONL, plain text). Each start is a line start (JSONL) or a record
+    start (WARC / WET, gzipped per record or not), so every document lies in exactly one range."""
+    path = Path(path)
+    fmt = guess_format(path) if fmt == "auto" else fmt
+    size = path.stat().st_size
+    if shard_bytes <= 0 or size <= shard_bytes or fmt == "text":
+        return [0]
+    if fmt == "jsonl" and _is_gzip(path):
+        return [0]
+    n = -(-size // shard_bytes)
+    starts = [0]
+    with open(path, "rb") as raw, mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        find = _next_line_start if fmt == "jsonl" else _next_record_start
+        gz = _is_gzip(path)
+        for k in range(1, n):
+            at = find(m, max(k * size // n, starts[-1] + 1), gz)
+            if at < 0:
+                break
+            if at > starts[-1]:
+                starts.append(at)
+    return starts
+
+
+def _next_line_start(m: mmap.mmap, at: int, gz: bool) -> int:
+    nl = m.find(b"\n", at - 1)
+    return -1 if nl < 0 or nl + 1 >= len(m) else nl + 1
+
+
+def _next_record_start(m: mmap.mmap, at: int, gz: bool) -> int:
+    """The first offset >= ``at`` where a WARC record starts (checked, not just a matching byte pattern)."""
+    import zlib
+
+    while True:
+        at = m.find(_GZIP_MAGIC if gz else b"WARC/1.", at)
+        if at < 0:
+            return -1
+        if gz:
+            try:
+                head = zlib.decompressobj(wbits=31).decompress(m[at : at + 4096], 16)
+            except zlib.error:
+                head = b""
+            if head.startswith(b"WARC/"):
+                return at
+        elif m[max(0, at - 4) : at] == b"\r\n\r\n":
+            return at
+        at += 1

@@ -6,7 +6,8 @@ dedup. Documents are read again from their shards, in parallel, for the rewrite.
 keeps its file name and is written atomically.
 
 Exact line dedup at document level: a line is kept only if it occurs once in the whole corpus; blank
-lines are exempt (they keep paragraph breaks); a document left without text is dropped as
+lines are exempt (they keep paragraph breaks), and the blank lines a removal leaves doubled are
+collapsed into one; a document left without text is dropped as
 ``exact_line_duplicate``. MinHash dedup keeps the first document (shard order, then position) of each
 verified cluster and drops the rest as ``minhash_duplicate``.
 """
@@ -40,6 +41,28 @@ def _count_shard_lines(shard: Path) -> tuple[np.ndarray, np.ndarray]:
     return keys, np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
 
 
+def _drop_lines(lines: list[str], drop) -> str:
+    """``lines`` without the dropped ones, and without the blank lines a drop left doubled: where
+    lines were removed, a run of blank lines around the gap becomes one (none at the start or end).
+    Blank runs that were in the document already stay as they were."""
+    out: list[str] = []
+    gap = True  # the start counts as a gap: no blank lines may open the text after a removal there
+    removed_any = False
+    for line, d in zip(lines, drop):
+        if d:
+            gap = removed_any = True
+            continue
+        if not line.strip() and gap and (not out or not out[-1].strip()):
+            continue
+        if line.strip():
+            gap = False
+        out.append(line)
+    if removed_any and gap:  # removed lines at the end: trailing blank lines go too
+        while out and not out[-1].strip():
+            out.pop()
+    return "".join(out)
+
+
 def _rewrite_exact(job: tuple[Path, Path, Path]) -> dict[str, int]:
     shard, out_path, dup_path = job
     dup = np.load(dup_path)  # sorted (np.unique output): membership by binary search
@@ -56,7 +79,7 @@ def _rewrite_exact(job: tuple[Path, Path, Path]) -> dict[str, int]:
                 is_dup = (dup[at] == keys) & (keys != 0)
             else:
                 is_dup = np.zeros(len(lines), dtype=bool)
-            text = "".join(x for x, d in zip(lines, is_dup) if not d)
+            text = _drop_lines(lines, is_dup)
             if not text.strip():
                 counts["exact_line_duplicate"] += 1
                 continue

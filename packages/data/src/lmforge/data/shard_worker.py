@@ -1,59 +1,91 @@
-"""Stage one of the pipeline, per input shard: read, extract, filter, write (atomically, then marked).
+"""Stage one of the pipeline, per input shard: read, extract, filter, write, then mark done.
 
-Each step counts what it drops by reason; an exception inside a step drops that one document under
-``<step>_error`` instead of stopping the run. The shard's output and its stats marker are written
-atomically, the marker last, so a shard with a marker is complete and a rerun skips it.
+Expected per-document problems are skipped and counted by reason, one document at a time: a reader's
+bad record or line (counted by the reader), an extractor that finds no text or raises
+:class:`DocumentSkipped`, a filter's ``(False, reason)``. Any other exception is a bug: the shard
+stops, its partial output is discarded, no done marker is written, and the returned result names the
+step, the shard and the document so the run can fail loudly.
+
+Kept documents are streamed to the shard's output as they pass (and dropped ones, with their reason,
+to ``excluded/`` when the exclusion writer is on); both files appear atomically, the marker last.
+The marker holds the shard's stats and its input's signature: a changed input is redone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
 import time
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lmforge.core import atomic_write
+from lmforge.core import atomic_open, atomic_write
 
-from .documents import Document, SkipCounter
+from .documents import Document, DocumentSkipped, SkipCounter
 
 SCORE_BINS = 20
 _BUILT: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    name: str
+    input_path: str
+    out_dir: str  # stage one's folder
+    config: dict[str, Any]
+    signature: dict[str, Any]  # the input's size and mtime or hash (see inputs.input_signature)
+    excluded_dir: str | None = None  # where dropped documents go, with their reason (None: nowhere)
+    byte_range: tuple[int, int] | None = None  # one byte-range shard of a large input
 
 
 class StepStats:
     def __init__(self, name: str) -> None:
         self.name, self.docs_in, self.kept, self.seconds = name, 0, 0, 0.0
         self.dropped: dict[str, int] = {}
+        self.noted: dict[str, int] = {}  # counted but not dropped (``charset_mismatch``)
 
     def drop(self, reason: str, n: int = 1) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + n
 
+    def note(self, what: str) -> None:
+        self.noted[what] = self.noted.get(what, 0) + 1
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "step": self.name,
             "in": self.docs_in,
             "kept": self.kept,
             "dropped": dict(sorted(self.dropped.items())),
             "seconds": round(self.seconds, 4),
         }
+        if self.noted:
+            out["noted"] = dict(sorted(self.noted.items()))
+        return out
+
+
+def filter_label(step: dict[str, Any]) -> str:
+    options = step.get("options") or {}
+    if step["name"] != "classifier":
+        return step["name"]
+    return f"classifier:{options['classifier']}" + (f"({options['model']})" if options.get("model") else "")
 
 
 def build_steps(config: dict[str, Any]):
-    """(extractor, [(name, filter)]) for a config dict, built once per process."""
+    """(extractor, [(label, filter)]) for a config dict, built once per process.
+
+    A doc_filter part is a class: ``part(**options)`` builds it, ``.filter(doc)`` runs it."""
     from lmforge.core import get_part
 
     key = json.dumps(config, sort_keys=True)
     if key not in _BUILT:
         extractor = get_part("html_extractor", config["extract"]["extractor"])
-        filters = []
-        for step in config.get("filters", []):
-            part = get_part("doc_filter", step["name"])(**step.get("options", {}))
-            label = (
-                step["name"]
-                if step["name"] != "classifier"
-                else f"classifier:{step['options']['classifier']}"
-            )
-            filters.append((label, part))
+        filters = [
+            (filter_label(step), get_part("doc_filter", step["name"])(**(step.get("options") or {})))
+            for step in config.get("filters", [])
+        ]
         _BUILT[key] = (extractor, filters)
     return _BUILT[key]
 
@@ -66,69 +98,100 @@ def _add_scores(hist: dict[str, list[int]], doc: Document) -> None:
             bins[min(SCORE_BINS - 1, max(0, int(v * SCORE_BINS)))] += 1
 
 
-def process_shard(job: tuple[str, str, str, dict[str, Any]]) -> dict[str, Any]:
-    """Run stage one on one shard; returns (and writes as the done marker) the shard's stats."""
-    from .readers import read_documents
-    from .writers import write_jsonl
+class _JsonlStream:
+    """Documents appended one at a time to an atomically published ``.jsonl.gz``."""
 
-    shard_name, input_path, out_dir, config = job
-    out_dir_p = Path(out_dir)
-    marker = out_dir_p / f"{shard_name}.done.json"
-    if marker.is_file():
-        return json.loads(marker.read_text())
+    def __init__(self, stack: contextlib.ExitStack, path: Path) -> None:
+        raw = stack.enter_context(atomic_open(path, "wb"))
+        # mtime=0 keeps the bytes identical across runs (resume and executor parity tests).
+        self.gz = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="wb", mtime=0))
+        self.count = 0
+
+    def write(self, doc: Document) -> None:
+        self.gz.write((json.dumps(doc.to_json(), ensure_ascii=False) + "\n").encode("utf-8"))
+        self.count += 1
+
+
+def marker_path(out_dir: Path, name: str) -> Path:
+    return out_dir / f"{name}.done.json"
+
+
+def shard_output(out_dir: Path, name: str) -> Path:
+    return out_dir / f"{name}.jsonl.gz"
+
+
+def process_shard(job: ShardJob) -> dict[str, Any]:
+    """Run stage one on one shard; returns its stats (also written as the done marker), or
+    ``{"shard", "failed": {step, document, error, traceback}}`` when a step raised unexpectedly."""
+    out_dir = Path(job.out_dir)
+    marker = marker_path(out_dir, job.name)
+    if marker.is_file() and shard_output(out_dir, job.name).is_file():
+        stats = json.loads(marker.read_text())
+        if stats.get("input_signature") == job.signature:
+            return stats
+        marker.unlink()  # its input changed: redo
+    where = {"step": "read", "document": None}
+    try:
+        return _run_shard(job, out_dir, marker, where)
+    except Exception as e:  # a bug: reported with its place, never counted as a drop
+        return {
+            "shard": job.name,
+            "input": job.input_path,
+            "failed": {
+                **where,
+                "error": f"{type(e).__name__}: {e}",
+                "traceback": traceback.format_exc(),
+            },
+        }
+
+
+def _run_shard(job: ShardJob, out_dir: Path, marker: Path, where: dict[str, Any]) -> dict[str, Any]:
+    from .readers import read_documents
+
+    config = job.config
     extractor, filters = build_steps(config)
     read, extract = StepStats("read"), StepStats("extract")
-    steps = [StepStats(f"filter:{name}") for name, _ in filters]
+    steps = [StepStats(f"filter:{label}") for label, _ in filters]
     skipped = SkipCounter()
-    kept: list[Document] = []
     hist: dict[str, list[int]] = {}
-    t = time.perf_counter()
-    docs = read_documents(input_path, config["input"].get("format", "auto"), skipped)
-    while True:
-        try:
-            doc = next(docs)
-        except StopIteration:
-            break
-        except Exception:  # a reader bug or unreadable file: count it, keep what was read so far
-            skipped.add("reader_error")
-            break
-        now = time.perf_counter()
-        read.seconds += now - t
-        read.docs_in += 1
-        read.kept += 1
-        if not _extract(doc, extractor, extract):
-            t = time.perf_counter()
-            continue
-        for (name, f), st in zip(filters, steps):
-            t0 = time.perf_counter()
-            st.docs_in += 1
-            try:
-                result = f.filter(doc)
-            except Exception:
-                result = (False, f"{name}_error")
-            st.seconds += time.perf_counter() - t0
-            if result is True or (isinstance(result, tuple) and result[0]):
-                st.kept += 1
-                continue
-            st.drop(result[1] if isinstance(result, tuple) else name)
-            break
-        else:
-            kept.append(doc)
-        _add_scores(hist, doc)
+    with contextlib.ExitStack() as stack:
+        kept = _JsonlStream(stack, shard_output(out_dir, job.name))
+        excluded = (
+            _JsonlStream(stack, Path(job.excluded_dir) / f"{job.name}.jsonl.gz") if job.excluded_dir else None
+        )
+        docs = read_documents(job.input_path, config["input"].get("format", "auto"), skipped, job.byte_range)
         t = time.perf_counter()
-    read.seconds += time.perf_counter() - t
+        for doc in docs:
+            read.seconds += time.perf_counter() - t
+            read.docs_in += 1
+            read.kept += 1
+            where["document"] = doc.id
+            dropped = _extract(doc, extractor, extract, where)
+            if dropped is None:
+                for (_, f), st in zip(filters, steps):
+                    where["step"] = st.name
+                    dropped = _apply(f, doc, st)
+                    if dropped is not None:
+                        dropped = (st.name, dropped)
+                        break
+            if dropped is None:
+                kept.write(doc)
+            elif excluded is not None:
+                _write_excluded(excluded, doc, *dropped)
+            _add_scores(hist, doc)
+            where["step"], where["document"] = "read", f"after {doc.id}"
+            t = time.perf_counter()
+        read.seconds += time.perf_counter() - t
     for reason, n in skipped.counts.items():
         read.docs_in += n
         read.drop(reason, n)
-    t0 = time.perf_counter()
-    write_jsonl(kept, out_dir_p / f"{shard_name}.jsonl.gz")
     write = StepStats("write")
-    write.docs_in = write.kept = len(kept)
-    write.seconds = time.perf_counter() - t0
+    write.docs_in = write.kept = kept.count
     stats = {
-        "shard": shard_name,
-        "input": input_path,
-        "kept": len(kept),
+        "shard": job.name,
+        "input": job.input_path,
+        "input_signature": job.signature,
+        "kept": kept.count,
         "steps": [s.to_json() for s in [read, extract, *steps, write]],
         "scores": hist,
     }
@@ -136,20 +199,60 @@ def process_shard(job: tuple[str, str, str, dict[str, Any]]) -> dict[str, Any]:
     return stats
 
 
-def _extract(doc: Document, extractor, stats: StepStats) -> bool:
+def _write_excluded(stream: _JsonlStream, doc: Document, step: str, reason: str) -> None:
+    if isinstance(doc.text, bytes):
+        from .extract import decode_html
+
+        doc.text = decode_html(doc.text, doc.metadata.get("charset"))
+    doc.metadata["excluded_step"], doc.metadata["excluded_reason"] = step, reason
+    stream.write(doc)
+
+
+def _apply(f, doc: Document, stats: StepStats) -> str | None:
+    """Run one filter; the drop reason, or None when the document passes."""
+    t0 = time.perf_counter()
+    stats.docs_in += 1
+    try:
+        result = f.filter(doc)
+    except DocumentSkipped as e:
+        result = (False, e.reason)
+    finally:
+        stats.seconds += time.perf_counter() - t0
+    if result is True or (isinstance(result, tuple) and result[0]):
+        stats.kept += 1
+        return None
+    if result is False:
+        result = (False, stats.name.removeprefix("filter:"))
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], str)):
+        raise TypeError(
+            f"{stats.name} returned {result!r}; a doc_filter returns True, False or (False, reason)"
+        )
+    stats.drop(result[1])
+    return result[1]
+
+
+def _extract(doc: Document, extractor, stats: StepStats, where: dict[str, Any]) -> tuple[str, str] | None:
+    """Decode and extract raw HTML in place; ``("extract", reason)`` when the document is dropped."""
+    where["step"] = "extract"
     t0 = time.perf_counter()
     stats.docs_in += 1
     try:
         if isinstance(doc.text, bytes):
-            text = extractor(doc.text, doc.metadata.get("charset"))
+            from .extract import decode_html_checked
+
+            page, mismatch = decode_html_checked(doc.text, doc.metadata.get("charset"))
+            if mismatch:
+                stats.note("charset_mismatch")
+            try:
+                text = extractor(page)
+            except DocumentSkipped as e:
+                stats.drop(e.reason)
+                return "extract", e.reason
             if text is None:
                 stats.drop("no_text")
-                return False
+                return "extract", "no_text"
             doc.text = text
         stats.kept += 1
-        return True
-    except Exception:
-        stats.drop("extract_error")
-        return False
+        return None
     finally:
         stats.seconds += time.perf_counter() - t0

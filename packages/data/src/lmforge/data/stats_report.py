@@ -23,6 +23,9 @@ def format_table(stats: dict[str, Any]) -> str:
     for s in stats["steps"]:
         dropped = sum(s["dropped"].values())
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(s["dropped"].items(), key=lambda kv: -kv[1]))
+        # Counted but kept (a declared charset that disagreed with the bytes, ...).
+        noted = ", ".join(f"{k}={v} (kept)" for k, v in sorted(s.get("noted", {}).items()))
+        reasons = ", ".join(x for x in (reasons, noted) if x)
         rows.append(
             (
                 s["step"],

@@ -1,14 +1,10 @@
-"""Labelled data for the nsfw, toxic-speech and quality classifiers, built offline at run time.
+"""The built-in quality classifier's demo data, built offline at run time (no labelled set is reachable).
 
-- toxic / non-toxic: generated insults, threats and profanity in sentence templates, everyday
-  sentences, and technical prose; the weak label is "toxic" when a listed insult, threat or
-  profanity occurs or when alt-profanity-check's model gives a probability >= 0.8.
-- nsfw / non-nsfw: generated adult-site spam from templates versus everyday, toxic and technical
-  text; weak label by the explicit-term list.
-- wiki / cc: reference-quality prose (the Python documentation's ``pydoc_data`` topics and the
-  docstrings of standard-library modules, paragraphs of at least 30 words) versus generated web
-  low-quality text: navigation boilerplate, cookie banners, link farms, keyword spam, and the
-  positive paragraphs with their words shuffled.
+``wiki`` (positives): reference-quality prose, the Python documentation's ``pydoc_data`` topics and
+the docstrings of standard-library modules (paragraphs of at least 30 words). ``cc`` (negatives):
+generated low-quality web text: navigation boilerplate, cookie banners, link farms, keyword spam,
+and positive paragraphs with their words shuffled. A model trained on this separates documentation
+from generated junk; it is a demo, not a web quality model (see the README for DCLM's).
 """
 
 from __future__ import annotations
@@ -20,14 +16,7 @@ import re
 import sysconfig
 from pathlib import Path
 
-from . import wordlists as W
-
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-
-
-def _fill(template: str, rng: random.Random, extra: dict[str, list[str]]) -> str:
-    slots = {**W.SLOTS, **extra}
-    return re.sub(r"\{(\w+)\}", lambda m: rng.choice(slots[m.group(1)]), template)
 
 
 @functools.cache
@@ -63,61 +52,6 @@ def _prose_paragraphs(text: str) -> list[str]:
         if len(words) >= 30 and sum(w.isalpha() for w in words) / len(words) > 0.7:
             out.append(para)
     return out
-
-
-def everyday_sentences(rng: random.Random, n: int) -> list[str]:
-    templates = W.NEUTRAL_TEMPLATES + W.POLITE_TEMPLATES
-    return [_fill(rng.choice(templates), rng, {}) for _ in range(n)]
-
-
-def _sentences(paragraphs: list[str], rng: random.Random, n: int) -> list[str]:
-    sentences = [s for p in paragraphs for s in _SENTENCE.split(p) if len(s.split()) >= 5]
-    return rng.sample(sentences, min(n, len(sentences)))
-
-
-def toxic_dataset(seed: int = 0, n: int = 3000, use_profanity_model: bool = True) -> list[tuple[str, str]]:
-    rng = random.Random(seed)
-    extra = {"insult": W.INSULTS, "insult2": W.INSULTS, "profanity": W.PROFANITY, "threat": W.THREATS}
-    toxic = [_fill(rng.choice(W.TOXIC_TEMPLATES), rng, extra) for _ in range(n // 2)]
-    neutral = everyday_sentences(rng, n // 4) + _sentences(reference_paragraphs(), rng, n // 4)
-    mixed = [
-        f"{s} {_fill(rng.choice(W.TOXIC_TEMPLATES), rng, extra)}" for s in everyday_sentences(rng, n // 10)
-    ]
-    texts = toxic + neutral + mixed
-    terms = [t.lower() for t in W.INSULTS + W.PROFANITY + W.THREATS]
-    probs = _profanity_probs(texts) if use_profanity_model else [0.0] * len(texts)
-    data = []
-    for text, p in zip(texts, probs):
-        low = text.lower()
-        hit = any(re.search(rf"\b{re.escape(t)}\b", low) for t in terms)
-        data.append((text, "toxic" if hit or p >= 0.8 else "non-toxic"))
-    rng.shuffle(data)
-    return data
-
-
-def _profanity_probs(texts: list[str]) -> list[float]:
-    from profanity_check import predict_prob
-
-    return [float(p) for p in predict_prob(texts)]
-
-
-def nsfw_dataset(seed: int = 0, n: int = 3000) -> list[tuple[str, str]]:
-    rng = random.Random(seed)
-    extra = {"nsfw": W.NSFW_TERMS, "nsfw2": W.NSFW_TERMS}
-    positives = [_fill(rng.choice(W.NSFW_TEMPLATES), rng, extra) for _ in range(n // 2)]
-    tox = {"insult": W.INSULTS, "insult2": W.INSULTS, "profanity": W.PROFANITY, "threat": W.THREATS}
-    negatives = (
-        everyday_sentences(rng, n // 6)
-        + _sentences(reference_paragraphs(), rng, n // 6)
-        + [_fill(rng.choice(W.TOXIC_TEMPLATES), rng, tox) for _ in range(n // 6)]
-    )
-    terms = [t.lower() for t in W.NSFW_TERMS]
-    data = []
-    for text in positives + negatives:
-        hit = any(re.search(rf"\b{re.escape(t)}\b", text.lower()) for t in terms)
-        data.append((text, "nsfw" if hit else "non-nsfw"))
-    rng.shuffle(data)
-    return data
 
 
 _NAV = [
@@ -210,5 +144,60 @@ def quality_dataset(seed: int = 0, max_positives: int = 3000) -> list[tuple[str,
     return data
 
 
-DATASETS = {"toxic": toxic_dataset, "nsfw": nsfw_dataset, "quality": quality_dataset}
-EVAL_SETS = {"toxic": W.EVAL_TOXIC, "nsfw": W.EVAL_NSFW, "quality": W.EVAL_QUALITY}
+EVAL_QUALITY = [
+    (
+        "The mitochondrion is an organelle found in most eukaryotic cells. It generates most of the cell's "
+        "supply of adenosine triphosphate, which is used as a source of chemical energy. Mitochondria have "
+        "their own genome, which is inherited maternally in most species.",
+        "wiki",
+    ),
+    (
+        "A compiler translates source code written in a high-level programming language into a lower-level "
+        "language such as machine code. Most compilers perform lexical analysis, parsing, semantic analysis "
+        "and optimization before generating code for the target architecture.",
+        "wiki",
+    ),
+    (
+        "The river rises in the northern hills and flows south for about 300 kilometres before reaching the "
+        "sea. Its basin supports agriculture, and several towns were founded along its banks during the "
+        "medieval period, when the river was the main route for trade.",
+        "wiki",
+    ),
+    (
+        "Photosynthesis is the process by which plants and other organisms convert light energy into "
+        "chemical "
+        "energy. Oxygen is released as a by-product, and the stored energy is later used to fuel the "
+        "organism's activities.",
+        "wiki",
+    ),
+    (
+        "Home | About | Contact | Login | Register | Cart (0) | Free shipping on orders over $50 | "
+        "Subscribe to our newsletter | Privacy Policy | Terms | Cookies | Sitemap",
+        "cc",
+    ),
+    (
+        "BUY CHEAP VIAGRA ONLINE!!! best price guaranteed click here click here click here limited offer "
+        "act now free bonus pills discount casino bonus win money fast",
+        "cc",
+    ),
+    (
+        "We use cookies to improve your experience. By continuing to browse you accept our cookie policy. "
+        "Accept all | Reject | Settings | Learn more",
+        "cc",
+    ),
+    (
+        "cheap flights cheap hotels cheap cars cheap flights london cheap flights paris cheap hotels rome "
+        "best cheap flights deals cheap cheap cheap",
+        "cc",
+    ),
+    (
+        "Posted by admin | 0 comments | Tags: news, best, top, 2024, free, download, crack, serial, keygen | "
+        "Previous post | Next post | Related posts",
+        "cc",
+    ),
+    (
+        "click here to read more >> page 1 2 3 4 5 6 7 8 next >> last >> share on facebook share on twitter "
+        "share on pinterest",
+        "cc",
+    ),
+]
