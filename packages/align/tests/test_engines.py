@@ -40,7 +40,7 @@ def test_engine_parts_are_registered():
 
 def test_hf_engine_groups_samples_and_matches_trainer(tok):
     model = tiny_llama(len(tok))
-    engine = HFRolloutEngine(model, pad_id=0)
+    engine = HFRolloutEngine(model)
     rollouts = engine.generate(PROMPTS, settings())
     assert [r.prompt_index for r in rollouts] == [0, 0, 1, 1]
     assert all(len(r.token_ids) == len(r.log_probs) <= 5 for r in rollouts)
@@ -137,7 +137,7 @@ def test_lmforge_policy_through_hf_export_matches_on_hf_and_vllm_engines(tie):
             tie_embeddings=tie,
         )
     )
-    hf = HFRolloutEngine(model, pad_id=0)
+    hf = HFRolloutEngine(model)
     check_engine_log_probs(hf, model, PROMPTS, settings(), tolerance=1e-3)
     vllm = make_vllm(model)
     check_engine_log_probs(vllm, model, PROMPTS, settings(), tolerance=1e-3)
@@ -157,7 +157,7 @@ def test_torch_engine_part_matches_trainer():
     model = TransformerLM.from_config(
         ModelConfig(vocab_size=40, context_length=32, d_model=32, num_layers=1, num_heads=2)
     )
-    engine = make_rollout_engine("torch", model, stop_id=1)
+    engine = make_rollout_engine("torch", model)
     rollouts = engine.generate(PROMPTS, settings())
     assert [r.prompt_index for r in rollouts] == [0, 0, 1, 1]
     check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=1e-3)
@@ -172,6 +172,6 @@ def test_preflight_names_top_p_when_engine_reports_pre_nucleus_log_probs():
     model = TransformerLM.from_config(
         ModelConfig(vocab_size=40, context_length=32, d_model=32, num_layers=1, num_heads=2)
     )
-    engine = make_rollout_engine("torch", model, stop_id=1)
+    engine = make_rollout_engine("torch", model)
     with pytest.raises(LmforgeError, match="top-p"):
         check_engine_log_probs(engine, model, PROMPTS, settings(top_p=0.3, max_new_tokens=8), tolerance=1e-4)

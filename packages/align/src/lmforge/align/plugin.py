@@ -11,15 +11,16 @@ from lmforge.core import hookimpl
 def register_rl_losses(register):
     from .rl_losses import LOSSES
 
-    for name, loss in LOSSES.items():
-        register(name, loss, description=loss.description)
+    for name, factory in LOSSES.items():
+        register(name, factory, description=f"{factory.__doc__} [{factory.paper}]")
 
 
 @hookimpl
 def register_rewards(register):
-    from .rewards import exact_match_reward, math_reward, r1_math_reward
+    from .rewards import exact_match_reward, math_reward, r1_format_reward, r1_math_reward
 
     register("r1_math", r1_math_reward)
+    register("r1_format", r1_format_reward)
     register("math", math_reward)
     register("exact_match", exact_match_reward)
 

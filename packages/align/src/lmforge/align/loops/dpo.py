@@ -14,7 +14,7 @@ from ..dpo import dpo_loss_and_margin
 from ..plotting import plot_run_curves
 from ..policy import Policy, load_policy, save_policy
 from ..preferences import load_pairs, preference_pairs
-from ..tasks.base import make_problems
+from ..tasks.base import task_problems
 from .common import make_optimizer, optimizer_step, progress, seed_everything, start_run
 
 
@@ -44,16 +44,9 @@ def run_dpo(cfg: DPOConfig, policy: Policy | None = None) -> Path:
         random.Random(cfg.run.seed).shuffle(pairs)
         held_out, train = pairs[: cfg.eval_pairs], pairs[cfg.eval_pairs :]
     else:
-        opts = (
-            {"max_operand": cfg.task.max_operand, "ops": cfg.task.ops}
-            if cfg.task.name == "arithmetic"
-            else {}
-        )
-        train = preference_pairs(
-            make_problems(cfg.task.name, "train", cfg.task.train_size, cfg.run.seed, **opts), cfg.run.seed
-        )
+        train = preference_pairs(task_problems(cfg.task, "train", cfg.run.seed), cfg.run.seed)
         held_out = preference_pairs(
-            make_problems(cfg.task.name, "eval", cfg.eval_pairs, cfg.run.seed, **opts), cfg.run.seed + 1
+            task_problems(cfg.task, "eval", cfg.run.seed, size=cfg.eval_pairs), cfg.run.seed + 1
         )
     reference = copy.deepcopy(policy.model).eval().requires_grad_(False)
     optimizer = make_optimizer(policy.model, cfg.optim)
@@ -78,7 +71,7 @@ def run_dpo(cfg: DPOConfig, policy: Policy | None = None) -> Path:
             total += float(loss.detach()) / cfg.pairs_per_step
             wins += int(margin > 0)
             margin_sum += float(margin) / cfg.pairs_per_step
-        grad_norm, lr = optimizer_step(policy.model, optimizer, cfg.optim, step)
+        grad_norm, lr = optimizer_step(policy.model, optimizer, cfg.optim, step, cfg.steps)
         record = run.logger.log(
             step + 1,
             loss=total,
