@@ -66,7 +66,17 @@ def test_sft_logs_checkpoints_and_resumes(tmp_path):
 
 @pytest.mark.parametrize(
     "loss",
-    ["no_baseline", "reinforce_with_baseline", "grpo_clip", "grpo_no_clip", "dr_grpo", "dapo", "bnpo", "gspo", "cispo"],
+    [
+        "no_baseline",
+        "reinforce_with_baseline",
+        "grpo_clip",
+        "grpo_no_clip",
+        "dr_grpo",
+        "dapo",
+        "bnpo",
+        "gspo",
+        "cispo",
+    ],
 )
 def test_grpo_each_loss_runs_and_logs(tmp_path, loss):
     run = run_grpo(
@@ -235,10 +245,8 @@ def test_grpo_resumes_from_its_checkpoint(tmp_path):
 
 def test_checkpoint_survives_a_crash_between_the_swap_renames(tmp_path):
     from lmforge.align.checkpointing import load_checkpoint, save_checkpoint
-    from lmforge.align.config import PolicyConfig
+    from lmforge.align.config import PolicyConfig, PolicyModelConfig
     from lmforge.align.policy import fresh_lmforge_policy
-
-    from lmforge.align.config import PolicyModelConfig
 
     cfg = PolicyConfig(model=PolicyModelConfig(d_model=16, num_layers=1, num_heads=2))
     policy = fresh_lmforge_policy(cfg, tiny_hf_tokenizer(), "cpu")

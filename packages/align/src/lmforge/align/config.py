@@ -168,6 +168,7 @@ class DPOConfig:
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=1e-4))
     run: RunConfig = field(default_factory=lambda: RunConfig(eval_every=10, checkpoint_every=50))
     data: str | None = None  # JSONL of {"prompt", "chosen", "rejected"}; default: built from the task
+    loss: PartRef = "sigmoid"  # preference_loss part: sigmoid, robust, hinge, ipo (+ label_smoothing)
     beta: float = 0.1
     steps: int = 60
     pairs_per_step: int = 16

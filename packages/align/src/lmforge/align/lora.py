@@ -121,3 +121,24 @@ def merge_lora(model: nn.Module) -> nn.Module:
 def merged_copy(model: nn.Module) -> nn.Module:
     """A plain copy of ``model`` with the adapters folded in (``model`` itself when it has none)."""
     return merge_lora(copy.deepcopy(model)) if has_lora(model) else model
+
+
+class AdaptersOff:
+    """The base model of a LoRA policy, callable like a model: the reference at no memory cost."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def __call__(self, *args, **kwargs):
+        with adapters_disabled(self.model):
+            return self.model(*args, **kwargs)
+
+    def parameters(self):
+        return self.model.parameters()
+
+
+def frozen_reference(model: nn.Module):
+    """The starting policy, frozen: the policy with its adapters off, or a copy of a full policy."""
+    if has_lora(model):
+        return AdaptersOff(model)
+    return copy.deepcopy(model).eval().requires_grad_(False)

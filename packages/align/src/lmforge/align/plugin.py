@@ -16,6 +16,14 @@ def register_rl_losses(register):
 
 
 @hookimpl
+def register_preference_losses(register):
+    from .dpo import PREFERENCE_LOSSES
+
+    for name, cls in PREFERENCE_LOSSES.items():
+        register(name, cls, description=f"{cls.__doc__.split(chr(10))[0]} [{cls.paper}]")
+
+
+@hookimpl
 def register_rewards(register):
     from .rewards import exact_match_reward, math_reward, r1_format_reward, r1_math_reward
 

@@ -140,6 +140,12 @@ def register_rl_losses(register):
     """Policy-gradient losses: per-token loss from log-probs, rewards or advantages."""
 
 
+@registers("preference_loss")
+def register_preference_losses(register):
+    """DPO-family losses: ``factory(beta, **options)`` -> ``loss(chosen_logratios, rejected_logratios,
+    chosen_lengths, rejected_lengths) -> per-pair loss`` (log-ratios are policy minus reference)."""
+
+
 @registers("reward")
 def register_rewards(register):
     """Reward functions: ``fn(response, ground_truth) -> {"reward": float, ...}``."""

@@ -14,9 +14,7 @@ the new weights.
 
 from __future__ import annotations
 
-import copy
 import random
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -27,7 +25,7 @@ from ..checkpointing import save_checkpoint
 from ..config import GRPOConfig, part_ref
 from ..engines.factory import make_rollout_engine
 from ..logprobs import get_response_log_probs, masked_mean
-from ..lora import adapters_disabled, has_lora, merged_copy
+from ..lora import frozen_reference, merged_copy
 from ..plotting import plot_run_curves
 from ..policy import Policy, load_policy, save_policy
 from ..policy_gradient import (
@@ -54,11 +52,9 @@ from .common import (
 )
 
 
-def batch_log_probs(
-    model, batch: dict, micro: int, temperature: float, lora_off: bool = False
-) -> torch.Tensor:
+def batch_log_probs(model, batch: dict, micro: int, temperature: float) -> torch.Tensor:
     """Trainer log-probs of every label, in microbatches, under inference mode, as a normal tensor."""
-    with torch.inference_mode(), adapters_disabled(model) if lora_off else nullcontext():
+    with torch.inference_mode():
         parts = [
             get_response_log_probs(
                 model,
@@ -112,12 +108,9 @@ def train_grpo(cfg: GRPOConfig, policy: Policy, train: list[Problem], held_out: 
     eval_reward = get_part("reward", cfg.eval_reward)
     reduction = getattr(loss_part, "reduction", "sequence_mean")
     advantage_mode = getattr(loss_part, "advantage", "group_normalized")
-    lora = has_lora(model)
     # created before the optimizer state exists, so a GPU engine sizes its memory with the policy alone
     engine = make_rollout_engine(rc.engine, merged_copy(model))
-    reference = None
-    if cfg.kl_beta > 0 and not lora:
-        reference = copy.deepcopy(model).eval().requires_grad_(False)
+    reference = frozen_reference(model) if cfg.kl_beta > 0 else None
     optimizer = make_optimizer(model, cfg.optim)
     run = start_run(cfg, cfg.run, "grpo", policy, optimizer)
     if run.start_step:
@@ -180,9 +173,7 @@ def train_grpo(cfg: GRPOConfig, policy: Policy, train: list[Problem], held_out: 
         )
         ref = None
         if cfg.kl_beta > 0:
-            ref = batch_log_probs(
-                reference if reference is not None else model, batch, micro, rc.temperature, lora
-            )
+            ref = batch_log_probs(reference, batch, micro, rc.temperature)
         sums = {"loss": 0.0, "token_entropy": 0.0, "clip_fraction": 0.0, "kl": 0.0, "is_weight": 0.0}
         for _epoch in range(cfg.epochs_per_batch):
             order = torch.randperm(n)
