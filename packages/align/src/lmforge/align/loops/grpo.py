@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from lmforge.core import get_part
+from lmforge.core import ConfigError, get_part
 
 from ..checkpointing import save_checkpoint
 from ..config import GRPOConfig, part_ref
@@ -75,7 +75,12 @@ def kl_per_token(policy_lp: torch.Tensor, ref_lp: torch.Tensor) -> torch.Tensor:
 
 def build_loss(cfg: GRPOConfig):
     name, options = part_ref(cfg.loss)
-    return check_rl_loss(get_part("rl_loss", name)(**options), name)
+    factory = get_part("rl_loss", name)
+    try:
+        loss = factory(**options)
+    except (TypeError, ValueError) as e:  # an unknown or out-of-range option
+        raise ConfigError(f"rl_loss {name!r} with options {options}: {e}") from e
+    return check_rl_loss(loss, name)
 
 
 def engine_log_probs(rollouts: list[Rollout], shape: tuple[int, int]) -> torch.Tensor:
