@@ -40,6 +40,8 @@ def load_policy(cfg: PolicyConfig, task_name: str, device: str = "cpu") -> Polic
     if cfg.lora.rank > 0:
         from .lora import apply_lora
 
+        if policy.source != "lmforge":  # an HF checkpoint would drop the adapter weights on resume
+            raise ConfigError("policy.lora needs an lmforge policy (source lmforge or smollm2)")
         apply_lora(policy.model, cfg.lora.rank, cfg.lora.alpha, list(cfg.lora.targets))
     return policy
 
@@ -104,14 +106,15 @@ def load_saved_policy(path: str | Path, device: str = "cpu", hint: str = "lmforg
     return Policy(model.to(device), tokenizer, "lmforge", mcfg)
 
 
-def save_policy(policy: Policy, directory: str | Path) -> Path:
-    """The policy as a plain model (LoRA adapters merged into their layers)."""
+def save_policy(policy: Policy, directory: str | Path, merge: bool = True) -> Path:
+    """The policy as a plain model (LoRA adapters merged into their layers), or with ``merge=False``
+    (checkpoints) the base weights and the adapters as they are, so training resumes exactly."""
     from .lora import merged_copy
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tok = policy.tokenizer
-    model = merged_copy(policy.model)
+    model = merged_copy(policy.model) if merge else policy.model
     if policy.source == "hf":
         model.save_pretrained(directory)
     else:
