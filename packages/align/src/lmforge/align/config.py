@@ -102,7 +102,7 @@ class RunConfig:
 
 @dataclass
 class RolloutConfig:
-    engine: PartRef = "torch"  # rollout_engine part, e.g. {name = "vllm", kv_cache_memory_bytes = 2e9}
+    engine: PartRef = "torch"  # rollout_engine part, e.g. {name = "vllm", max_num_seqs = 128}
     group_size: int = 8
     prompts_per_step: int = 8
     max_new_tokens: int = 40
