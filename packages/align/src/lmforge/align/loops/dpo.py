@@ -70,8 +70,9 @@ def run_dpo(cfg: DPOConfig, policy: Policy | None = None) -> Path:
             policy.model, reference, policy.tokenizer, rng.sample(train, cfg.pairs_per_step)
         )
         losses, margins = preference_loss_and_margin(loss_fn, cfg.beta, ratios)
-        losses.mean().backward()
-        total, wins, margin_sum = float(losses.mean()), int((margins > 0).sum()), float(margins.mean())
+        loss = losses.mean()
+        loss.backward()
+        total, wins, margin_sum = float(loss.detach()), int((margins > 0).sum()), float(margins.mean())
         grad_norm, lr = optimizer_step(policy.model, optimizer, cfg.optim, step, cfg.steps)
         record = run.logger.log(
             step + 1,
