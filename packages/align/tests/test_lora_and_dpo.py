@@ -132,7 +132,9 @@ def test_batched_pairs_equal_one_pair_at_a_time():
             assert float(batched[key][i]) == pytest.approx(float(one[key][0]), abs=1e-4)
 
 
-@pytest.mark.parametrize("loss", ["sigmoid", "ipo", "hinge", '{name="robust", label_smoothing=0.1}'])
+@pytest.mark.parametrize(
+    "loss", [["loss=sigmoid"], ["loss=ipo"], ["loss=hinge"], ["loss=robust", "loss.label_smoothing=0.1"]]
+)
 def test_dpo_variants_train(tmp_path, loss):
     cfg = load_config(
         DPOConfig,
@@ -144,7 +146,7 @@ def test_dpo_variants_train(tmp_path, loss):
             "task.options={max_operand=9}",
             "run.progress=false",
             f"run.out={tmp_path}",
-            f"loss={loss}",
+            *loss,
             "steps=3",
             "pairs_per_step=4",
             "eval_pairs=4",

@@ -42,6 +42,7 @@ class SignedLogProb:
     """A third-party loss: REINFORCE written from scratch, recording what it was given."""
 
     calls: list = []
+    uses_old_log_probs = False  # the contract core checks at registration; instances may override
 
     def __init__(self, uses_old_log_probs: bool = False, scale: float = 1.0) -> None:
         self.uses_old_log_probs = uses_old_log_probs
@@ -69,7 +70,7 @@ def third_party():
 
 
 def test_a_third_party_loss_trains_end_to_end(tmp_path, third_party):
-    run = run_grpo(grpo_cfg(tmp_path, 'loss={name="signed_logprob", scale=2.0}'))
+    run = run_grpo(grpo_cfg(tmp_path, "loss=signed_logprob", "loss.scale=2.0"))
     train = [r for r in read_metrics(run) if "reward_mean" in r]
     assert len(train) == 2 and all(math.isfinite(r["loss"]) for r in train)
     assert SignedLogProb.calls and all(old is None for old in SignedLogProb.calls)  # it said it needs none
@@ -79,7 +80,7 @@ def test_old_log_probs_are_given_only_to_a_loss_that_reads_them(tmp_path, third_
     forwards = []
     real = grpo_loop.batch_log_probs
     monkeypatch.setattr(grpo_loop, "batch_log_probs", lambda *a, **k: forwards.append(1) or real(*a, **k))
-    run_grpo(grpo_cfg(tmp_path, 'loss={name="signed_logprob", uses_old_log_probs=true}', "importance_cap=0"))
+    run_grpo(grpo_cfg(tmp_path, "loss=signed_logprob", "loss.uses_old_log_probs=true", "importance_cap=0"))
     assert all(old is not None for old in SignedLogProb.calls)
     assert not forwards  # one epoch: the current log-probs, detached, are the old ones; no extra forward
     SignedLogProb.calls.clear()
@@ -98,7 +99,7 @@ def test_a_loss_breaking_the_contract_fails_before_the_engine_exists(tmp_path, t
     with pytest.raises(ConfigError, match="uses_old_log_probs"):
         run_grpo(grpo_cfg(tmp_path, "loss=not_a_loss"))
     with pytest.raises(ConfigError, match="reduction"):
-        run_grpo(grpo_cfg(tmp_path, 'loss={name="grpo_clip", reduction="median"}'))
+        run_grpo(grpo_cfg(tmp_path, "loss=grpo_clip", "loss.reduction=median"))
 
 
 def test_truncated_importance_sampling_corrects_a_perturbed_engine():

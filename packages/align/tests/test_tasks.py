@@ -43,11 +43,11 @@ def test_preference_pairs_differ_only_in_the_answer():
         }
 
 
-def test_tasks_are_looked_up_in_one_table_and_options_are_checked():
-    from lmforge.align.tasks.base import TASKS, task_fn
-    from lmforge.core import ConfigError
+def test_tasks_are_registry_parts_and_options_are_checked():
+    from lmforge.align.tasks.base import task_fn
+    from lmforge.core import ConfigError, part_names
 
-    assert set(TASKS) == {"arithmetic", "gsm8k"} and callable(task_fn("arithmetic"))
+    assert {"arithmetic", "gsm8k"} <= set(part_names("task")) and callable(task_fn("arithmetic"))
     with pytest.raises(ConfigError, match="known: arithmetic, gsm8k"):
         make_problems("sudoku", "train", 5, seed=0)
     with pytest.raises(ConfigError, match="'arithmetic' does not take options"):

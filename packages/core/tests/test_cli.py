@@ -11,7 +11,8 @@ def test_plugins_lists_parts_by_kind(fresh_host):
     result = CliRunner().invoke(build_cli(), ["plugins", "--kind", "metrics_logger"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].split() == ["kind", "name", "package", "version", "description"]
+    assert lines[0].split() == ["kind", "name", "package", "version", "reference", "ablation", "of",
+                                "description"]
     assert any(line.split()[:3] == ["metrics_logger", "jsonl", "lmforge-core"] for line in lines)
 
 
@@ -59,6 +60,8 @@ def test_errors_are_one_line_unless_debug(fresh_host, capsys):
     assert code == 1 and len(err.strip().splitlines()) == 1 and "ZeroDivisionError" in err
     code, err = run_main(["--debug", "fail"], capsys)
     assert code == 1 and "Traceback" in err
+    code, err = run_main(["fail", "--debug"], capsys)  # anywhere on the line, even after the command
+    assert code == 1 and "Traceback" in err and "no such option" not in err
 
 
 def test_debug_does_not_leak_into_later_invocations(fresh_host, capsys):

@@ -29,9 +29,9 @@ def test_core_parts_are_registered(fresh_host):
 
 
 def test_throwaway_plugin_is_usable_by_name(fresh_host):
-    def shout(text):
+    def shout(html, charset=None):
         """Upper-case everything."""
-        return text.upper()
+        return html.upper()
 
     plugin = make_plugin(register_html_extractors=lambda register: register("shout", shout, reference="x"))
     host = get_host()
@@ -70,12 +70,18 @@ def test_plugin_that_raises_while_registering_is_quarantined(fresh_host):
 
 def test_duplicate_from_second_plugin_names_both_and_keeps_first(fresh_host):
     host = get_host()
-    first = make_plugin(register_rewards=lambda register: register("r", 1))
-    second = make_plugin(register_rewards=lambda register: register("r", 2))
+    def one(response, ground_truth):
+        return {"reward": 1.0}
+
+    def two(response, ground_truth):
+        return {"reward": 2.0}
+
+    first = make_plugin(register_rewards=lambda register: register("r", one))
+    second = make_plugin(register_rewards=lambda register: register("r", two))
     assert host.add_plugin(first, "first", "pkg-1")
     assert not host.add_plugin(second, "second", "pkg-2")
     assert "pkg-1" in host.plugins["second"].error and "pkg-2" in host.plugins["second"].error
-    assert get_part("reward", "r") == 1
+    assert get_part("reward", "r") is one
 
 
 def test_lmforge_plugins_env_restricts_loading(monkeypatch):

@@ -5,21 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lmforge.core import ConfigError
+from lmforge.core import ConfigError, PartRef
 from lmforge.model.config import ModelConfig
 
-PartRef = str | dict[str, Any]
-"""A selectable part: its name, or a table ``{name = "...", <options>}``."""
+
+def ref(name: str):
+    """A config field selecting the part ``name`` by default (``--set key=other``, ``--set key.opt=v``)."""
+    return field(default_factory=lambda: PartRef(name))
 
 
-def part_ref(ref: PartRef) -> tuple[str, dict[str, Any]]:
-    """(name, options) of a part reference."""
-    if isinstance(ref, str):
-        return ref, {}
-    options = dict(ref)
+def part_ref(value: PartRef | str | dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(name, options) of a part reference: core's ``PartRef``, or in code a name or a table dict."""
+    if isinstance(value, PartRef):
+        return value.name, dict(value.options)
+    if isinstance(value, str):
+        return value, {}
+    options = dict(value)
     name = options.pop("name", None)
     if not isinstance(name, str):
-        raise ConfigError(f"a part table needs a string 'name', got {ref!r}")
+        raise ConfigError(f"a part table needs a string 'name', got {value!r}")
     return name, options
 
 
@@ -75,8 +79,8 @@ class OptimConfig:
     """The optimizer and learning-rate schedule are lmforge-model parts (kinds ``optimizer``,
     ``lr_schedule``); ``schedule`` gets (it, max_lr=lr, min_lr, warmup_iters, cosine_cycle_iters=steps)."""
 
-    optimizer: PartRef = "torch_adamw"
-    schedule: PartRef = "constant"
+    optimizer: PartRef = ref("torch_adamw")
+    schedule: PartRef = ref("constant")
     lr: float = 1e-3
     min_lr: float = 0.0
     weight_decay: float = 0.0
@@ -94,7 +98,7 @@ class RunConfig:
     seed: int = 0
     device: str = "cpu"
     threads: int = 1  # torch CPU threads; 1 is fastest for tiny models on a shared machine
-    metrics_logger: PartRef = "jsonl"  # metrics_logger part
+    metrics_logger: PartRef = ref("jsonl")  # metrics_logger part
     eval_every: int = 50
     checkpoint_every: int = 100
     progress: bool = True
@@ -102,7 +106,7 @@ class RunConfig:
 
 @dataclass
 class RolloutConfig:
-    engine: PartRef = "torch"  # rollout_engine part, e.g. {name = "vllm", max_num_seqs = 128}
+    engine: PartRef = ref("torch")  # rollout_engine part, e.g. {name = "vllm", max_num_seqs = 128}
     group_size: int = 8
     prompts_per_step: int = 8
     max_new_tokens: int = 40
@@ -133,9 +137,9 @@ class GRPOConfig:
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=3e-4))
     run: RunConfig = field(default_factory=lambda: RunConfig(eval_every=10, checkpoint_every=25))
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
-    loss: PartRef = "grpo_clip"  # rl_loss part, e.g. {name = "dapo", epsilon_high = 0.3}
+    loss: PartRef = ref("grpo_clip")  # rl_loss part, e.g. {name = "dapo", epsilon_high = 0.3}
     # reward parts summed with weights, e.g. [{name = "r1_format", weight = 0.1}, "math"]
-    rewards: list[PartRef] = field(default_factory=lambda: ["r1_math"])
+    rewards: list[PartRef] = field(default_factory=lambda: [PartRef("r1_math")])
     eval_reward: str = "r1_math"  # reward part for held-out accuracy
     steps: int = 50
     epochs_per_batch: int = 1
@@ -168,7 +172,7 @@ class DPOConfig:
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=1e-4))
     run: RunConfig = field(default_factory=lambda: RunConfig(eval_every=10, checkpoint_every=50))
     data: str | None = None  # JSONL of {"prompt", "chosen", "rejected"}; default: built from the task
-    loss: PartRef = "sigmoid"  # preference_loss part: sigmoid, robust, hinge, ipo (+ label_smoothing)
+    loss: PartRef = ref("sigmoid")  # preference_loss part: sigmoid, robust, hinge, ipo (+ label_smoothing)
     beta: float = 0.1
     steps: int = 60
     pairs_per_step: int = 16

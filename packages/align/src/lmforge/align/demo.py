@@ -22,6 +22,7 @@ from .config import (
     SFTConfig,
     TaskConfig,
     part_ref,
+    ref,
 )
 
 
@@ -37,7 +38,7 @@ class DemoConfig:
     sft_lr: float = 3e-3
     grpo_steps: int = 60
     grpo_lr: float = 2e-4
-    loss: PartRef = "grpo_clip"
+    loss: PartRef = ref("grpo_clip")
     rollout: RolloutConfig = field(default_factory=lambda: RolloutConfig(group_size=8, prompts_per_step=16))
     epochs_per_batch: int = 1
     eval_every: int = 20

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from .logprobs import masked_mean, masked_normalize
+from .rl_losses import REDUCTIONS
 
 
 def compute_group_normalized_rewards(
@@ -137,16 +138,6 @@ def call_rl_loss(loss, log_probs, advantages, old_log_probs, response_mask):
             f"got {tuple(per_token.shape)}"
         )
     return per_token, metrics
-
-
-REDUCTIONS = ("sequence_mean", "constant", "dapo", "bnpo")
-"""How per-token losses become the batch loss (one batch = every rollout of a step):
-
-- ``sequence_mean``: each sequence's mean over its tokens, then the mean over sequences (GRPO).
-- ``constant``: each sequence's token sum over the generation budget, mean over sequences (Dr. GRPO).
-- ``dapo``: the sum over every token of the batch over the batch's token count (DAPO, TRL's default).
-- ``bnpo``: each micro-batch's token mean, averaged over micro-batches weighted by their sequences.
-"""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ import torch
 
 from lmforge.core import ConfigError, get_part
 
+from .config import part_ref
+
 
 @dataclass(frozen=True)
 class WeightedReward:
@@ -31,12 +33,7 @@ def build_rewards(refs: list) -> list[WeightedReward]:
         raise ConfigError("rewards: at least one reward part is needed")
     out = []
     for ref in refs:
-        if isinstance(ref, str):
-            ref = {"name": ref}
-        options = dict(ref)
-        name = options.pop("name", None)
-        if not isinstance(name, str):
-            raise ConfigError(f"rewards: each entry needs a part name, got {ref!r}")
+        name, options = part_ref(ref)
         weight = float(options.pop("weight", 1.0))
         fn = get_part("reward", name)
         out.append(WeightedReward(name, functools.partial(fn, **options) if options else fn, weight))

@@ -15,15 +15,23 @@ Three more attributes say how the loop prepares and reduces it (defaults in brac
 - ``reduction`` ["sequence_mean"]: see :data:`lmforge.align.policy_gradient.REDUCTIONS`.
 
 A third-party loss is any object with ``__call__`` and a boolean ``uses_old_log_probs``.
+
+Importing this module never imports torch (the plugin registers these parts eagerly when listing
+parts); the losses import it when first called.
 """
 
 from __future__ import annotations
 
 import functools
 
-import torch
+REDUCTIONS = ("sequence_mean", "constant", "dapo", "bnpo")
+"""How per-token losses become the batch loss (one batch = every rollout of a step):
 
-from .policy_gradient import REDUCTIONS
+- ``sequence_mean``: each sequence's mean over its tokens, then the mean over sequences (GRPO).
+- ``constant``: each sequence's token sum over the generation budget, mean over sequences (Dr. GRPO).
+- ``dapo``: the sum over every token of the batch over the batch's token count (DAPO, TRL's default).
+- ``bnpo``: each micro-batch's token mean, averaged over micro-batches weighted by their sequences.
+"""
 
 
 class RLLoss:
@@ -85,6 +93,8 @@ class ClippedSurrogate(RLLoss):
         self.clip = clip
 
     def __call__(self, log_probs, *, advantages, old_log_probs, response_mask):
+        import torch
+
         log_ratio = log_probs - old_log_probs
         if self.level == "sequence":  # GSPO: length-normalized sequence log-ratio, one per row
             mask = response_mask.to(log_ratio.dtype)
@@ -116,6 +126,8 @@ class CISPO(RLLoss):
         self.ratio_cap = ratio_cap
 
     def __call__(self, log_probs, *, advantages, old_log_probs, response_mask):
+        import torch
+
         ratio = torch.exp(log_probs - old_log_probs)
         weight = torch.clamp(ratio, max=self.ratio_cap).detach()
         clipped = (ratio > self.ratio_cap) & (advantages > 0)

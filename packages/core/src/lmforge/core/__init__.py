@@ -1,6 +1,8 @@
 """lmforge.core: the plugin host every lmforge package stands on."""
 
-from .config import ConfigError, config_to_dict, config_to_toml, load_config
+from .config import ConfigError, PartRef, build_part, config_to_dict, config_to_toml, load_config
+from .contract_check import ContractError
+from .contracts import DocFilter, ParityResult
 from .errors import DuplicatePartError, LmforgeError, UnknownPartError
 from .lazy import lazy_exports
 from .metrics import JsonlLogger, read_metrics, truncate_metrics
@@ -9,7 +11,8 @@ from .registry import Part, Registry
 from .runs import atomic_open, atomic_write, new_run_dir, save_config
 
 __all__ = [
-    "ConfigError", "DuplicatePartError", "JsonlLogger", "LmforgeError", "Part", "Registry",
+    "ConfigError", "ContractError", "DocFilter", "DuplicatePartError", "JsonlLogger", "LmforgeError",
+    "ParityResult", "Part", "PartRef", "Registry", "build_part",
     "UnknownPartError", "atomic_open", "atomic_write", "config_to_dict", "config_to_toml", "get_host",
     "get_part", "get_registry", "hookimpl", "lazy_exports", "load_config", "new_run_dir", "part_names",
     "read_metrics", "reset_host", "save_config", "truncate_metrics",

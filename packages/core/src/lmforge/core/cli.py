@@ -29,9 +29,17 @@ def build_cli() -> click.Group:
     return cli
 
 
+def strip_debug(argv: list[str]) -> tuple[list[str], bool]:
+    """``argv`` without ``--debug`` (before any ``--``), and whether it was there: the flag is
+    accepted anywhere on the line and handled here, so no subcommand has to declare it."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    kept = [a for a in argv[:end] if a != "--debug"] + argv[end:]
+    return kept, len(kept) != len(argv)
+
+
 def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv or bool(os.environ.get("LMFORGE_DEBUG"))
+    argv, debug = strip_debug(list(sys.argv[1:] if argv is None else argv))
+    debug = debug or bool(os.environ.get("LMFORGE_DEBUG"))
     group = build_cli()
     try:
         group.main(args=argv, prog_name="lmforge", standalone_mode=False)
@@ -47,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as e:
-        if debug or os.environ.get("LMFORGE_DEBUG"):
+        if debug:
             traceback.print_exc()
         else:
             kind = "error" if isinstance(e, LmforgeError) else f"error ({type(e).__name__})"

@@ -4,6 +4,10 @@ Every key is checked against the dataclass: an unknown key or a value of the wro
 ``ConfigError`` naming the key. Override values are parsed by the field's type (``--set
 train.lr=3e-4`` is a float, ``--set model.attention=torch_sdpa`` a string, ``--set x.tags=["a","b"]``
 a list).
+
+A selectable part is a :class:`PartRef`: in TOML either a name (``attention = "torch_sdpa"``) or a
+table with the name and the part's options (``executor = {name = "local", workers = 4}``).
+``--set a.b=name`` sets the name, ``--set a.b.k=v`` sets one option.
 """
 
 from __future__ import annotations
@@ -15,13 +19,37 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-import tomli_w
-
 from .errors import ConfigError
 
 T = TypeVar("T")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
+
+
+@dataclasses.dataclass
+class PartRef:
+    """A part picked in a config: its registered ``name`` and the ``options`` it is built with."""
+
+    name: str
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _part_ref(value: Any, key: str) -> PartRef:
+    if isinstance(value, PartRef):
+        return value
+    if isinstance(value, str) and value:
+        return PartRef(value)
+    if isinstance(value, dict):
+        options = dict(value)
+        name = options.pop("name", None)
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{key}: a part table needs a name, e.g. {{name = \"...\", ...}}; "
+                              f"got {value!r}")
+        return PartRef(name, options)
+    raise ConfigError(f"{key}: expected a part name or a table {{name = ..., <options>}}, got {value!r}")
 
 
 def _type_name(tp: Any) -> str:
@@ -33,6 +61,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     args = typing.get_args(tp)
     if tp is Any:
         return value
+    if tp is PartRef:
+        return _part_ref(value, key)
     if dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
             return value
@@ -105,10 +135,13 @@ def config_from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
 
 
 def _field_type(cls: Any, dotted: str) -> Any:
+    """The type of the field ``dotted`` names (Any for an option of a :class:`PartRef`)."""
     tp = cls
     for part in dotted.split("."):
         if typing.get_origin(tp) in (typing.Union, types.UnionType):
             tp = next((a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)), tp)
+        if tp is PartRef:
+            return str if part == "name" else Any
         if not dataclasses.is_dataclass(tp):
             raise ConfigError(f"unknown config key {dotted!r}: {part!r} is not a table")
         hints = typing.get_type_hints(tp)
@@ -121,7 +154,7 @@ def _field_type(cls: Any, dotted: str) -> Any:
 def parse_override_value(raw: str, tp: Any) -> Any:
     """Parse the text after ``=`` by the type of the field it sets."""
     text = raw.strip()
-    if tp is str or tp is Path or (typing.get_origin(tp) is typing.Literal and all(
+    if tp is str or tp is Path or tp is PartRef or (typing.get_origin(tp) is typing.Literal and all(
             isinstance(a, str) for a in typing.get_args(tp))):
         return text
     if text.lower() in ("none", "null"):
@@ -138,7 +171,12 @@ def parse_override_value(raw: str, tp: Any) -> Any:
 
 
 def apply_overrides(cls: type, data: dict[str, Any], overrides: typing.Iterable[str]) -> dict[str, Any]:
-    """Apply ``a.b=value`` strings to a nested dict (a copy), parsing values by the field types of ``cls``."""
+    """Apply ``a.b=value`` strings to a nested dict (a copy), parsing values by the field types of ``cls``.
+
+    On a :class:`PartRef` field ``a.b``, ``a.b=name`` sets the name (keeping options given so far)
+    and ``a.b.k=v`` sets option ``k`` (starting from the field's default part when the config did
+    not name one).
+    """
     data = _deepcopy_dicts(data)
     for item in overrides:
         if "=" not in item:
@@ -146,14 +184,68 @@ def apply_overrides(cls: type, data: dict[str, Any], overrides: typing.Iterable[
         dotted, raw = item.split("=", 1)
         dotted = dotted.strip()
         tp = _field_type(cls, dotted)
-        node = data
-        *parents, leaf = dotted.split(".")
-        for p in parents:
+        node: Any = data
+        owner: Any = cls
+        keys = dotted.split(".")
+        for i, p in enumerate(keys[:-1]):
+            field_tp = _field_type(cls, ".".join(keys[: i + 1]))
+            if _is_part_ref(field_tp):
+                node[p] = _part_table(node.get(p), owner, p, dotted)
+                node = node[p]
+                node.update(_nested(keys[i + 1:], parse_override_value(raw, tp)))
+                break
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"{dotted}: {p!r} is not a table")
-        node[leaf] = parse_override_value(raw, tp)
+            owner = field_tp
+        else:
+            leaf = keys[-1]
+            value = parse_override_value(raw, tp)
+            if _is_part_ref(tp) and isinstance(node.get(leaf), dict) and isinstance(value, str):
+                node[leaf] = {**node[leaf], "name": value}
+            else:
+                node[leaf] = value
     return data
+
+
+def _is_part_ref(tp: Any) -> bool:
+    return tp is PartRef or (typing.get_origin(tp) in (typing.Union, types.UnionType)
+                             and PartRef in typing.get_args(tp))
+
+
+def _nested(keys: list[str], value: Any) -> dict[str, Any]:
+    out: Any = value
+    for k in reversed(keys):
+        out = {k: out}
+    return out
+
+
+def _part_table(current: Any, owner: Any, field: str, dotted: str) -> dict[str, Any]:
+    """The PartRef at ``field`` of ``owner`` as a table, so an option can be set on it."""
+    if isinstance(current, dict):
+        return current
+    if isinstance(current, PartRef):
+        return {"name": current.name, **current.options}
+    if isinstance(current, str):
+        return {"name": current}
+    default = _field_default(owner, field)
+    if default is None:
+        raise ConfigError(f"{dotted}: set the part's name first ({field}=NAME)")
+    return {"name": default.name, **default.options}
+
+
+def _field_default(owner: Any, field: str) -> PartRef | None:
+    if typing.get_origin(owner) in (typing.Union, types.UnionType):
+        owner = next((a for a in typing.get_args(owner) if dataclasses.is_dataclass(a)), owner)
+    if not dataclasses.is_dataclass(owner):
+        return None
+    f = next((f for f in dataclasses.fields(owner) if f.name == field), None)
+    if f is None:
+        return None
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    if isinstance(default, str):
+        return PartRef(default)
+    return default if isinstance(default, PartRef) else None
 
 
 def _deepcopy_dicts(d: dict) -> dict:
@@ -179,6 +271,8 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
     """A TOML-ready dict: Paths become strings, tuples lists, and None values are left out."""
 
     def clean(v: Any) -> Any:
+        if isinstance(v, PartRef):
+            return v.name if not v.options else {"name": v.name, **clean(v.options)}
         if dataclasses.is_dataclass(v):
             return {f.name: clean(getattr(v, f.name)) for f in dataclasses.fields(v)
                     if getattr(v, f.name) is not None}
@@ -194,4 +288,22 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
 
 
 def config_to_toml(cfg: Any) -> str:
+    import tomli_w  # only writers need it; loading a config does not
+
     return tomli_w.dumps(config_to_dict(cfg))
+
+
+def build_part(kind: str, ref: PartRef | str, *args: Any, **kwargs: Any) -> Any:
+    """``get_part(kind, ref.name)(*args, **ref.options, **kwargs)``.
+
+    ``kwargs`` are what the calling code supplies (device, dtype, ...); an option in the config that
+    collides with one of them is a ConfigError rather than a silent override.
+    """
+    from .plugins import get_part
+
+    ref = _part_ref(ref, kind)
+    clash = sorted(set(ref.options) & set(kwargs))
+    if clash:
+        raise ConfigError(f"{kind} {ref.name!r}: option(s) {', '.join(clash)} are set by lmforge, "
+                          "not by the config")
+    return get_part(kind, ref.name)(*args, **ref.options, **kwargs)

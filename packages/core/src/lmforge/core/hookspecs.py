@@ -7,12 +7,19 @@ found by module name, so a bare ``PYTHONPATH`` checkout works.
 
 Registration hooks receive a ``register`` callback bound to one kind of part::
 
-    register(name, part, *, description=None, reference=None)
+    register(name, part, *, description=None, reference=None, ablation_of=None)
 
-``part`` is what ``lmforge.core.get_part(kind, name)`` hands back: usually a class or a factory.
-``description`` defaults to the first line of the part's docstring. ``reference`` names the part of the
-same kind this one must compute the same thing as (its parity test's reference), if any.
-Two plugins registering the same ``(kind, name)`` is an error that names both packages.
+``part`` is the part itself, or an import string ``"package.module:attr"`` that core imports on
+first ``get_part`` (so listing parts never imports torch; pass ``description=`` since the docstring
+is not read). ``description`` defaults to the first line of the part's docstring. ``reference`` names
+the part of the same kind this one must compute the same thing as (``lmforge parity`` checks it);
+``ablation_of`` names the part this one deliberately differs from (never parity-checked).
+
+Each kind's contract (what a part is and how it is called) lives in ``lmforge.core.contracts`` and is
+named in the hook's docstring below. An eager part is checked against it at registration, an
+import-string part on first use; a plugin with a part that breaks its contract is quarantined with
+one error naming kind, name, package and what is wrong. Two plugins registering the same
+``(kind, name)`` is an error that names both packages.
 """
 
 from __future__ import annotations
@@ -37,7 +44,13 @@ def registers(kind: str):
 
 @registers("tokenizer")
 def register_tokenizers(register):
-    """Tokenizers: classes with encode/decode/encode_iterable/vocab_size/save and a ``load(dir)``."""
+    """Tokenizers (contract ``TokenizerPart``): classes with ``load(dir)``, encode/decode/encode_iterable/save/vocab_size."""
+
+
+@registers("bpe_trainer")
+def register_bpe_trainers(register):
+    """BPE trainers (contract ``BpeTrainerPart``): ``fn(paths, vocab_size, special_tokens, *, pattern, workers,
+    progress) -> (vocab, merges)``."""
 
 
 # --- model ----------------------------------------------------------------------------------------
@@ -45,37 +58,37 @@ def register_tokenizers(register):
 
 @registers("attention")
 def register_attention(register):
-    """Attention implementations: ``fn(q, k, v, mask=None, is_causal=False) -> out`` over (..., seq, d)."""
+    """Attention (contract ``AttentionPart``): ``fn(q, k, v, mask=None, is_causal=False) -> out`` over (..., seq, d)."""
 
 
 @registers("norm")
 def register_norms(register):
-    """Normalization layers: ``factory(d_model, eps=..., device=None, dtype=None) -> nn.Module``."""
+    """Normalization layers (contract ``NormPart``): ``factory(d_model, eps=..., device=None, dtype=None) -> nn.Module``."""
 
 
 @registers("ffn")
 def register_ffns(register):
-    """Feed-forward blocks: ``factory(d_model, d_ff, device=None, dtype=None) -> nn.Module``."""
+    """Feed-forward blocks (contract ``FfnPart``): ``factory(d_model, d_ff, device=None, dtype=None) -> nn.Module``."""
 
 
 @registers("position")
 def register_positions(register):
-    """Position encodings applied to queries and keys (``rope``, ``none``)."""
+    """Position encodings (contract ``PositionPart``): ``factory(theta, d_k, max_seq_len, device=None) -> nn.Module``."""
 
 
 @registers("optimizer")
 def register_optimizers(register):
-    """Optimizers: ``factory(params, **hyperparameters) -> torch.optim.Optimizer``."""
+    """Optimizers (contract ``OptimizerPart``): ``factory(params, lr=..., **hyperparameters) -> Optimizer``."""
 
 
 @registers("lr_schedule")
 def register_lr_schedules(register):
-    """Learning-rate schedules: ``fn(it, max_lr, min_lr, warmup_iters, cosine_cycle_iters, ...) -> lr``."""
+    """Learning-rate schedules (contract ``LrSchedulePart``): ``fn(it, max_lr, min_lr, warmup_iters, cosine_cycle_iters) -> lr``."""
 
 
 @registers("rollout_engine")
 def register_rollout_engines(register):
-    """Generation engines: prompt token ids in, sampled token ids and their log-probs out."""
+    """Generation engines (contract ``RolloutEnginePart``): ``factory(policy, **options) -> engine``."""
 
 
 # --- systems --------------------------------------------------------------------------------------
@@ -83,7 +96,7 @@ def register_rollout_engines(register):
 
 @registers("parallel_backend")
 def register_parallel_backends(register):
-    """Parallel backends: wrap model and optimizer, synchronize gradients, say which rank logs."""
+    """Parallel backends (contract ``ParallelBackendPart``): ``factory(**options)``; wrap model and optimizer, sync grads."""
 
 
 # --- scaling --------------------------------------------------------------------------------------
@@ -91,12 +104,12 @@ def register_parallel_backends(register):
 
 @registers("scaling_law")
 def register_scaling_laws(register):
-    """Scaling-law fitting methods (``isoflops``, ``parametric``): fit a run table, predict loss."""
+    """Scaling-law fits (contract ``ScalingLawPart``): classes with ``fit(table)``, ``from_state``, ``predict_loss``."""
 
 
 @registers("experiment_backend")
 def register_experiment_backends(register):
-    """Ways to obtain a run for a (model shape, FLOPs budget): really train, or a surrogate law."""
+    """Ways to obtain a run for a shape and budget (contract ``ExperimentBackendPart``): ``factory(**options)``."""
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -104,32 +117,32 @@ def register_experiment_backends(register):
 
 @registers("html_extractor")
 def register_html_extractors(register):
-    """HTML to text: ``fn(html: bytes) -> str | None``."""
+    """HTML to text (contract ``HtmlExtractorPart``): ``fn(html, charset) -> str | None``."""
 
 
 @registers("language_identifier")
 def register_language_identifiers(register):
-    """Language ID: ``fn(text) -> (code, score)`` with a plain code such as ``"en"``."""
+    """Language ID (contract ``LanguageIdentifierPart``): ``fn(text) -> (code, score)`` with a code such as ``"en"``."""
 
 
 @registers("classifier")
 def register_classifiers(register):
-    """Document classifiers (nsfw, toxic speech, quality): ``fn(text) -> (label, score)``."""
+    """Document classifiers (contract ``ClassifierPart``): ``fn(text) -> (label, score)``."""
 
 
 @registers("doc_filter")
 def register_doc_filters(register):
-    """Document filters: ``filter(doc) -> bool | (False, reason)``."""
+    """Document filters (contract ``DocFilter``): a class, ``DocFilter(**options).filter(doc) -> bool | (False, reason)``."""
 
 
 @registers("deduper")
 def register_dedupers(register):
-    """Deduplication steps over a set of files (exact line, MinHash + LSH)."""
+    """Deduplication steps (contract ``DeduperPart``): ``factory(**options)`` with ``reason`` and ``run(...)``."""
 
 
 @registers("executor")
 def register_executors(register):
-    """Pipeline executors that run a function over shards (``local``, ``ray``)."""
+    """Pipeline executors (contract ``ExecutorPart``): ``factory(**options)`` with ``map(fn, items, desc)``."""
 
 
 # --- align ----------------------------------------------------------------------------------------
@@ -137,18 +150,23 @@ def register_executors(register):
 
 @registers("rl_loss")
 def register_rl_losses(register):
-    """Policy-gradient losses: per-token loss from log-probs, rewards or advantages."""
+    """Policy-gradient losses (contracts ``RLLossPart``, ``RLLoss``): ``factory(**options) -> loss`` with ``uses_old_log_probs``."""
 
 
 @registers("preference_loss")
 def register_preference_losses(register):
-    """DPO-family losses: ``factory(beta, **options)`` -> ``loss(chosen_logratios, rejected_logratios,
-    chosen_lengths, rejected_lengths) -> per-pair loss`` (log-ratios are policy minus reference)."""
+    """DPO-family losses (contract ``PreferenceLossPart``): ``factory(beta, **options)`` -> ``loss(chosen_logratios,
+    rejected_logratios, chosen_lengths, rejected_lengths) -> per-pair loss`` (log-ratios: policy minus reference)."""
 
 
 @registers("reward")
 def register_rewards(register):
-    """Reward functions: ``fn(response, ground_truth) -> {"reward": float, ...}``."""
+    """Reward functions (contract ``RewardPart``): ``fn(response, ground_truth) -> {"reward": float, ...}``."""
+
+
+@registers("task")
+def register_tasks(register):
+    """Datasets and evals (contract ``TaskPart``): ``fn(split, size, seed, **options) -> list[Example]``."""
 
 
 # --- core -----------------------------------------------------------------------------------------
@@ -156,7 +174,14 @@ def register_rewards(register):
 
 @registers("metrics_logger")
 def register_metrics_loggers(register):
-    """Metrics sinks for a run directory: ``factory(run_dir) -> logger`` with ``log(step, **m)``, ``close()``."""
+    """Metrics sinks (contract ``MetricsLoggerPart``): ``factory(run_dir)`` with ``log(step, **m)``, ``close()``."""
+
+
+@registers("parity_check")
+def register_parity_checks(register):
+    """How two parts of one kind are compared (contract ``ParityCheckPart``), registered under that kind's name:
+    ``compare(candidate, reference, **options) -> ParityResult``; ``lmforge parity`` runs it for every
+    part that declares ``reference=``."""
 
 
 @hookspec

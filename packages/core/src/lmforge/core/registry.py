@@ -1,17 +1,34 @@
-"""The part registry: ``kind -> name -> Part``."""
+"""The part registry: ``kind -> name -> Part``.
+
+A part is registered either as the object itself or as an import string ``"package.module:attr"``;
+the string is imported on first :meth:`Registry.get` and checked against the kind's contract then
+(the one lazy mechanism, so listing parts never imports torch).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import inspect
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .contract_check import ContractError, check_part
 from .errors import DuplicatePartError, UnknownPartError
+
+IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 @dataclass(frozen=True)
 class Part:
+    """One registered part. ``obj`` is the part, or its import string until first resolved.
+
+    ``reference``: the part of the same kind this one must compute the same thing as (parity-checked).
+    ``ablation_of``: the part this one deliberately differs from (never parity-checked).
+    """
+
     kind: str
     name: str
     obj: Any
@@ -20,6 +37,20 @@ class Part:
     description: str
     reference: str | None = None
     plugin: str = ""
+    ablation_of: str | None = None
+
+    @property
+    def lazy(self) -> bool:
+        """True while ``obj`` is still an unresolved import string."""
+        return isinstance(self.obj, str)
+
+
+def resolve_import_string(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    obj = importlib.import_module(module)
+    for piece in attr.split("."):
+        obj = getattr(obj, piece)
+    return obj
 
 
 def first_doc_line(obj: Any) -> str:
@@ -54,7 +85,18 @@ class Registry:
         return parts[name]
 
     def get(self, kind: str, name: str) -> Any:
-        return self.part(kind, name).obj
+        """The part itself, importing (and contract-checking) an import-string part on first use."""
+        part = self.part(kind, name)
+        if not part.lazy:
+            return part.obj
+        try:
+            obj = resolve_import_string(part.obj)
+        except (ImportError, AttributeError) as e:
+            raise ContractError(f"{kind} {name!r} from {part.package}: cannot import {part.obj!r}: "
+                                f"{type(e).__name__}: {e}") from e
+        check_part(kind, name, part.package, obj)
+        self._parts[kind][name] = dataclasses.replace(part, obj=obj)
+        return obj
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._parts.get(kind, {}))

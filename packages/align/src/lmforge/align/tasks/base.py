@@ -1,16 +1,15 @@
 """A task is a list of problems: a prompt, the ground-truth answer, and a worked response for SFT.
 
-Tasks are looked up by name in one table, :data:`TASKS` (name -> import string of
-``fn(split, size, seed, **options) -> list[Problem]``), so they can move to a registry kind as is.
+Tasks are parts of kind ``task`` (``fn(split, size, seed, **options) -> list[Problem]``), registered
+by this package's plugin (``arithmetic``, ``gsm8k``); a plugin adds its own the same way.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from dataclasses import dataclass
 
-from lmforge.core import ConfigError
+from lmforge.core import ConfigError, UnknownPartError, get_part
 
 
 @dataclass(frozen=True)
@@ -20,17 +19,11 @@ class Problem:
     sft_response: str  # a response in the target format, used for SFT and expert-iteration seeds
 
 
-TASKS = {
-    "arithmetic": "lmforge.align.tasks.arithmetic:arithmetic_problems",
-    "gsm8k": "lmforge.align.tasks.gsm8k:gsm8k_problems",
-}
-
-
 def task_fn(name: str):
-    if name not in TASKS:
-        raise ConfigError(f"unknown task {name!r}; known: {', '.join(sorted(TASKS))}")
-    module, attr = TASKS[name].split(":")
-    return getattr(importlib.import_module(module), attr)
+    try:
+        return get_part("task", name)
+    except UnknownPartError as e:
+        raise ConfigError(str(e)) from e
 
 
 def make_problems(name: str, split: str, size: int, seed: int, **options) -> list[Problem]:

@@ -1,0 +1,59 @@
+"""The options every run-type command shares: ``--config``, ``--set``, ``--resume``, ``--device``.
+
+Use it on a click command; the command receives one ``run: RunOptions`` argument instead of four::
+
+    from lmforge.core.run_options import RunOptions, run_options
+
+    @click.command("train")
+    @run_options
+    def train_command(run: RunOptions) -> None:
+        cfg = run.load(TrainConfig)          # --config file, then every --set, type-checked
+        if run.resume: ...                   # --resume DIR: continue that run directory
+        device = run.device                  # "auto" unless given ("cpu", "cuda", "cuda:1", ...)
+
+``--debug`` is accepted anywhere on the command line: ``lmforge.core.cli.main`` removes it before
+click sees it; the hidden flag here only keeps direct invocations (CliRunner, tests) from failing.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from .config import load_config
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    config: Path | None
+    overrides: tuple[str, ...]
+    resume: Path | None
+    device: str
+
+    def load(self, cls: type[T]) -> T:
+        """``cls`` from the ``--config`` file (or its defaults) with the ``--set`` overrides applied."""
+        return load_config(cls, self.config, self.overrides)
+
+
+def run_options(fn):
+    """Decorate a click command callback with the shared run options (see the module docstring)."""
+
+    @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="TOML config file.")
+    @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                  help="Override a config key (repeatable), e.g. --set train.lr=3e-4.")
+    @click.option("--resume", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  metavar="DIR", help="Continue the run in this run directory.")
+    @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N, mps.")
+    @click.option("--debug", is_flag=True, hidden=True, expose_value=False)
+    @functools.wraps(fn)
+    def command(*args, config, overrides, resume, device, **kwargs):
+        return fn(*args, run=RunOptions(config, tuple(overrides), resume, device), **kwargs)
+
+    return command
