@@ -12,6 +12,7 @@ from lmforge.align.preflight import check_engine_log_probs
 from lmforge.align.rollout import SamplingSettings
 from lmforge.align.testing import tiny_hf_tokenizer, tiny_llama
 from lmforge.core import LmforgeError, get_part
+from lmforge.core.testing import assert_parity, parity_params
 
 PROMPTS = [[3, 4, 5], [6, 7]]
 
@@ -250,3 +251,31 @@ def test_vllm_empties_the_allocator_cache_before_waking_the_kv_cache(tok, monkey
     engine.generate(PROMPTS, settings())
     calls = engine.llm.calls
     assert calls[calls.index("wake_up(['kv_cache'])") - 1] == "empty_cache"
+
+
+@pytest.mark.parametrize("kind, name", parity_params("rollout_engine"))
+def test_rollout_engine_parity(kind, name):
+    if name == "vllm" and (importlib.util.find_spec("vllm") is None or not torch.cuda.is_available()):
+        pytest.skip("needs vLLM and a CUDA device (its glue is tested above against the stand-in)")
+    assert_parity(kind, name)
+
+
+def test_rollout_engine_parity_check_catches_a_wrong_engine():
+    from lmforge.align.engines.parity import rollout_engine_parity
+
+    def shifted(model, **options):  # the hf engine, reporting log-probs 0.01 too high
+        engine = HFRolloutEngine(model)
+        real = engine.generate
+
+        def generate(prompts, s):
+            out = real(prompts, s)
+            for r in out:
+                r.log_probs = [x + 0.01 for x in r.log_probs]
+            return out
+
+        engine.generate = generate
+        return engine
+
+    result = rollout_engine_parity(shifted, get_part("rollout_engine", "torch"))
+    assert not result.passed and result.max_error == pytest.approx(0.01, abs=1e-4)
+    assert rollout_engine_parity(get_part("rollout_engine", "hf"), get_part("rollout_engine", "torch")).passed
