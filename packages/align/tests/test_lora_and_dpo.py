@@ -129,7 +129,7 @@ def test_batched_pairs_equal_one_pair_at_a_time():
     for i, pair in enumerate(pairs):
         one = preference_log_ratios(lm, ref, tok, [pair])
         for key in ("chosen", "rejected", "chosen_lengths", "rejected_lengths"):
-            assert float(batched[key][i]) == pytest.approx(float(one[key][0]), abs=1e-4)
+            assert float(batched[key][i].detach()) == pytest.approx(float(one[key][0].detach()), abs=1e-4)
 
 
 @pytest.mark.parametrize(
