@@ -34,7 +34,7 @@ def main() -> None:
     ap.add_argument("--out", default=".bench/align/dpo.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    task = TaskConfig(max_operand=args.max_operand, train_size=4000)
+    task = TaskConfig(train_size=4000, options={"max_operand": args.max_operand})
     sft_dir = (
         Path(args.sft_run)
         if args.sft_run

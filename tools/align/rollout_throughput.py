@@ -68,7 +68,7 @@ def main() -> None:
     )
     results = {}
     for name in args.engines.split(","):
-        engine = make_rollout_engine(name, model, stop_id=None, pad_id=0)
+        engine = make_rollout_engine(name, model)
         results[name] = tokens_per_second(engine, prompts, settings, args.repeats)
         engine.close()
     ref = results.get("hf")

@@ -19,6 +19,7 @@ from lmforge.align.config import GRPOConfig, OptimConfig, RolloutConfig, RunConf
 from lmforge.align.engines.factory import make_rollout_engine
 from lmforge.align.loops.common import evaluate
 from lmforge.align.loops.grpo import train_grpo
+from lmforge.align.lora import apply_lora
 from lmforge.align.rewards import math_reward
 from lmforge.align.smollm2 import chat_prompt, load_smollm2_policy, missing_smollm2_requirements
 from lmforge.align.tasks.base import Problem, make_problems
@@ -54,6 +55,8 @@ def main() -> None:
     ap.add_argument("--temperature", type=float, default=0.7)
     ap.add_argument("--loss", default="grpo_clip")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--lora-rank", type=int, default=0, help="> 0: train LoRA adapters only")
+    ap.add_argument("--lora-alpha", type=float, default=16.0)
     ap.add_argument("--out", default=".bench/align/smollm2_math.json")
     args = ap.parse_args()
     reason = missing_smollm2_requirements()
@@ -63,6 +66,10 @@ def main() -> None:
     t0 = time.perf_counter()
     policy = load_smollm2_policy()
     load_s = time.perf_counter() - t0
+    if args.lora_rank:
+        apply_lora(
+            policy.model, args.lora_rank, args.lora_alpha, ["q_proj", "k_proj", "v_proj", "output_proj"]
+        )
     tok = policy.tokenizer
     held_out = chat_problems(tok, args.task, "eval", args.eval_size, 0, args.max_operand)
     train = chat_problems(tok, args.task, "train", 2000, 0, args.max_operand)
@@ -71,9 +78,11 @@ def main() -> None:
         "eval_size": len(held_out),
         "load_s": load_s,
         "max_operand": args.max_operand,
+        "lora_rank": args.lora_rank,
+        "trainable_params": sum(p.numel() for p in policy.model.parameters() if p.requires_grad),
     }
     if args.grpo_steps == 0:
-        engine = make_rollout_engine("torch", policy.model, stop_id=tok.eos_token_id)
+        engine = make_rollout_engine("torch", policy.model)
         t0 = time.perf_counter()
         result["zero_shot"] = evaluate(
             policy, engine, held_out, math_reward, args.max_new_tokens, tok.eos_token_id, batch=25
@@ -84,7 +93,8 @@ def main() -> None:
             task=TaskConfig(name=args.task),
             optim=OptimConfig(lr=args.lr),
             loss=args.loss,
-            reward="math",
+            rewards=["math"],
+            eval_reward="math",
             rollout=RolloutConfig(
                 group_size=args.group_size,
                 prompts_per_step=args.prompts_per_step,
@@ -93,7 +103,7 @@ def main() -> None:
             ),
             run=RunConfig(
                 out=".bench/align/runs",
-                name=f"smollm2-{args.task}",
+                name=f"smollm2-{args.task}{'-lora' if args.lora_rank else ''}",
                 eval_every=args.grpo_steps,
                 checkpoint_every=10_000,
                 threads=args.threads,

@@ -12,6 +12,7 @@ from lmforge.align.preflight import check_engine_log_probs
 from lmforge.align.rollout import SamplingSettings
 from lmforge.align.testing import tiny_hf_tokenizer, tiny_llama
 from lmforge.core import LmforgeError, get_part
+from lmforge.core.testing import assert_parity, parity_params
 
 PROMPTS = [[3, 4, 5], [6, 7]]
 
@@ -40,7 +41,7 @@ def test_engine_parts_are_registered():
 
 def test_hf_engine_groups_samples_and_matches_trainer(tok):
     model = tiny_llama(len(tok))
-    engine = HFRolloutEngine(model, pad_id=0)
+    engine = HFRolloutEngine(model)
     rollouts = engine.generate(PROMPTS, settings())
     assert [r.prompt_index for r in rollouts] == [0, 0, 1, 1]
     assert all(len(r.token_ids) == len(r.log_probs) <= 5 for r in rollouts)
@@ -110,7 +111,7 @@ def test_preflight_names_temperature_when_engine_reports_raw_log_probs(tok):
 )
 def test_real_vllm_engine_matches_trainer_and_syncs_weights(tok):
     model = tiny_llama(len(tok), hidden=64, heads=4, kv_heads=2).cuda()
-    engine = VLLMRolloutEngine(model, gpu_memory_utilization=0.2, dtype="float32", max_model_len=64)
+    engine = VLLMRolloutEngine(model, max_model_len=64)  # fp32 policy: served in fp32
     check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=2e-2)
     with torch.no_grad():
         for p in model.parameters():
@@ -137,7 +138,7 @@ def test_lmforge_policy_through_hf_export_matches_on_hf_and_vllm_engines(tie):
             tie_embeddings=tie,
         )
     )
-    hf = HFRolloutEngine(model, pad_id=0)
+    hf = HFRolloutEngine(model)
     check_engine_log_probs(hf, model, PROMPTS, settings(), tolerance=1e-3)
     vllm = make_vllm(model)
     check_engine_log_probs(vllm, model, PROMPTS, settings(), tolerance=1e-3)
@@ -157,7 +158,7 @@ def test_torch_engine_part_matches_trainer():
     model = TransformerLM.from_config(
         ModelConfig(vocab_size=40, context_length=32, d_model=32, num_layers=1, num_heads=2)
     )
-    engine = make_rollout_engine("torch", model, stop_id=1)
+    engine = make_rollout_engine("torch", model)
     rollouts = engine.generate(PROMPTS, settings())
     assert [r.prompt_index for r in rollouts] == [0, 0, 1, 1]
     check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=1e-3)
@@ -172,6 +173,109 @@ def test_preflight_names_top_p_when_engine_reports_pre_nucleus_log_probs():
     model = TransformerLM.from_config(
         ModelConfig(vocab_size=40, context_length=32, d_model=32, num_layers=1, num_heads=2)
     )
-    engine = make_rollout_engine("torch", model, stop_id=1)
+    engine = make_rollout_engine("torch", model)
     with pytest.raises(LmforgeError, match="top-p"):
         check_engine_log_probs(engine, model, PROMPTS, settings(top_p=0.3, max_new_tokens=8), tolerance=1e-4)
+
+
+def test_vllm_serves_the_policy_dtype_not_auto(tok):
+    model = tiny_llama(len(tok))
+    engine = make_vllm(model)
+    assert engine.llm.dtype == "float32"  # what the trainer scores with
+    check_engine_log_probs(engine, model, PROMPTS, settings(), tolerance=1e-4)
+    # what "auto" did: vLLM serves an fp32 checkpoint in bf16 and the log-probs no longer agree
+    auto = VLLMRolloutEngine(
+        model,
+        dtype="auto",
+        llm_cls=fake_vllm.FakeLLM,
+        sampling_params_cls=fake_vllm.SamplingParams,
+    )
+    assert auto.llm.dtype == "bfloat16"
+    with pytest.raises(LmforgeError):
+        check_engine_log_probs(auto, model, PROMPTS, settings(), tolerance=1e-4)
+
+
+def test_vllm_prompts_and_steps_get_distinct_seeds(tok):
+    from lmforge.align.engines.vllm_engine import prompt_seed
+
+    engine = make_vllm(tiny_llama(len(tok)))
+    n, ranges = 4, []
+    for step_seed in (7919, 7920):  # two consecutive steps of the loop
+        engine.generate([[3, 4], [5, 6], [7, 8]], settings(n=n, seed=step_seed))
+        seeds = [p.seed for p in engine.llm.last_params]
+        assert len(set(seeds)) == 3 and seeds == [prompt_seed(step_seed, k) for k in range(3)]
+        ranges += [set(range(s, s + n)) for s in seeds]  # vLLM seeds child j with seed + j
+    assert all(not (a & b) for i, a in enumerate(ranges) for b in ranges[i + 1 :])
+
+
+def test_vllm_kv_cache_is_sized_from_the_model(tok):
+    from lmforge.align.engines.vllm_engine import KV_HEADROOM
+
+    model = tiny_llama(len(tok), hidden=32, layers=2, heads=4, kv_heads=2)
+    engine = VLLMRolloutEngine(
+        model,
+        max_model_len=64,
+        max_num_seqs=16,
+        llm_cls=fake_vllm.FakeLLM,
+        sampling_params_cls=fake_vllm.SamplingParams,
+    )
+    per_token = 2 * 2 * 2 * (32 // 4) * 4  # K and V, 2 layers, 2 KV heads, head dim 8, fp32
+    assert engine.llm.kv_cache_memory_bytes == int(per_token * 64 * 16 * KV_HEADROOM)  # ~40 KB, not 42 GB
+    explicit = VLLMRolloutEngine(
+        model,
+        kv_cache_memory_bytes=10**6,
+        llm_cls=fake_vllm.FakeLLM,
+        sampling_params_cls=fake_vllm.SamplingParams,
+    )
+    assert explicit.llm.kv_cache_memory_bytes == 10**6
+
+
+def test_vllm_start_leaves_the_trainers_rng_alone(tok):
+    import random
+
+    model = tiny_llama(len(tok))
+    torch.manual_seed(1234)
+    random.seed(1234)
+    expected = (torch.rand(3), random.random())
+    torch.manual_seed(1234)
+    random.seed(1234)
+    make_vllm(model)  # the stand-in, like vLLM, calls set_random_seed(0) in this process
+    assert torch.equal(torch.rand(3), expected[0]) and random.random() == expected[1]
+
+
+def test_vllm_empties_the_allocator_cache_before_waking_the_kv_cache(tok, monkeypatch):
+    engine = make_vllm(tiny_llama(len(tok)))
+    engine.generate(PROMPTS, settings())  # ends asleep
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: engine.llm.calls.append("empty_cache"))
+    engine.generate(PROMPTS, settings())
+    calls = engine.llm.calls
+    assert calls[calls.index("wake_up(['kv_cache'])") - 1] == "empty_cache"
+
+
+@pytest.mark.parametrize("kind, name", parity_params("rollout_engine"))
+def test_rollout_engine_parity(kind, name):
+    if name == "vllm" and (importlib.util.find_spec("vllm") is None or not torch.cuda.is_available()):
+        pytest.skip("needs vLLM and a CUDA device (its glue is tested above against the stand-in)")
+    assert_parity(kind, name)
+
+
+def test_rollout_engine_parity_check_catches_a_wrong_engine():
+    from lmforge.align.engines.parity import rollout_engine_parity
+
+    def shifted(model, **options):  # the hf engine, reporting log-probs 0.01 too high
+        engine = HFRolloutEngine(model)
+        real = engine.generate
+
+        def generate(prompts, s):
+            out = real(prompts, s)
+            for r in out:
+                r.log_probs = [x + 0.01 for x in r.log_probs]
+            return out
+
+        engine.generate = generate
+        return engine
+
+    result = rollout_engine_parity(shifted, get_part("rollout_engine", "torch"))
+    assert not result.passed and result.max_error == pytest.approx(0.01, abs=1e-4)
+    assert rollout_engine_parity(get_part("rollout_engine", "hf"), get_part("rollout_engine", "torch")).passed

@@ -16,12 +16,12 @@ from lmforge.align.testing import tiny_hf_tokenizer, tiny_llama
 from lmforge.core import load_config, read_metrics
 
 TINY = [
-    "policy.d_model=16",
-    "policy.num_layers=1",
-    "policy.num_heads=2",
+    "policy.model.d_model=16",
+    "policy.model.num_layers=1",
+    "policy.model.num_heads=2",
     "task.train_size=64",
     "task.eval_size=6",
-    "task.max_operand=9",
+    "task.options={max_operand=9}",
     "run.progress=false",
 ]
 
@@ -65,7 +65,18 @@ def test_sft_logs_checkpoints_and_resumes(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "loss", ["no_baseline", "reinforce_with_baseline", "grpo_clip", "grpo_no_clip", "dr_grpo"]
+    "loss",
+    [
+        "no_baseline",
+        "reinforce_with_baseline",
+        "grpo_clip",
+        "grpo_no_clip",
+        "dr_grpo",
+        "dapo",
+        "bnpo",
+        "gspo",
+        "cispo",
+    ],
 )
 def test_grpo_each_loss_runs_and_logs(tmp_path, loss):
     run = run_grpo(
@@ -197,9 +208,9 @@ def test_cli_commands_and_demo(tmp_path):
             "--set",
             "grpo_steps=1",
             "--set",
-            "policy.d_model=16",
+            "policy.model.d_model=16",
             "--set",
-            "policy.num_layers=1",
+            "policy.model.num_layers=1",
             "--set",
             "task.train_size=32",
             "--set",
@@ -234,10 +245,10 @@ def test_grpo_resumes_from_its_checkpoint(tmp_path):
 
 def test_checkpoint_survives_a_crash_between_the_swap_renames(tmp_path):
     from lmforge.align.checkpointing import load_checkpoint, save_checkpoint
-    from lmforge.align.config import PolicyConfig
+    from lmforge.align.config import PolicyConfig, PolicyModelConfig
     from lmforge.align.policy import fresh_lmforge_policy
 
-    cfg = PolicyConfig(d_model=16, num_layers=1, num_heads=2)
+    cfg = PolicyConfig(model=PolicyModelConfig(d_model=16, num_layers=1, num_heads=2))
     policy = fresh_lmforge_policy(cfg, tiny_hf_tokenizer(), "cpu")
     optimizer = torch.optim.AdamW(policy.model.parameters(), lr=1e-3)
     save_checkpoint(tmp_path, policy, optimizer, step=7, elapsed_s=1.5)

@@ -47,12 +47,23 @@ def test_math_and_exact_match_rewards():
 
 
 def test_parts_are_registered():
-    assert {"no_baseline", "reinforce_with_baseline", "grpo_clip", "grpo_no_clip", "dr_grpo"} <= set(
-        part_names("rl_loss")
-    )
-    assert {"r1_math", "math", "exact_match"} <= set(part_names("reward"))
-    dr = get_part("rl_loss", "dr_grpo")
-    assert dr.loss_type == "grpo_clip" and not dr.normalize_by_std and dr.length_normalization == "constant"
+    assert {
+        "no_baseline",
+        "reinforce_with_baseline",
+        "grpo_clip",
+        "grpo_no_clip",
+        "dr_grpo",
+        "dapo",
+        "bnpo",
+        "gspo",
+        "cispo",
+    } <= set(part_names("rl_loss"))
+    assert {"r1_math", "r1_format", "math", "exact_match"} <= set(part_names("reward"))
+    assert {"sigmoid", "robust", "hinge", "ipo"} <= set(part_names("preference_loss"))
+    dr = get_part("rl_loss", "dr_grpo")()
+    assert dr.advantage == "group_centered" and dr.reduction == "constant" and dr.uses_old_log_probs
+    # options override a preset's defaults
+    assert get_part("rl_loss", "dapo")(epsilon_high=0.3).epsilon_high == 0.3
 
 
 def test_grpo_no_clip_equals_reinforce_gradient_on_policy():

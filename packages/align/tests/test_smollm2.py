@@ -23,7 +23,7 @@ def test_smollm2_import_matches_hf_logits_and_answers():
     with torch.no_grad():
         diff = (hf(torch.tensor([ids])).logits - model(torch.tensor([ids]))).abs().max().item()
     assert diff < 1e-3
-    engine = make_rollout_engine("torch", model, stop_id=tok.eos_token_id)
+    engine = make_rollout_engine("torch", model)
     out = engine.generate(
         [ids], SamplingSettings(max_new_tokens=12, temperature=0.0, stop_id=tok.eos_token_id)
     )

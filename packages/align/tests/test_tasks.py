@@ -1,5 +1,7 @@
 """Tasks: splits are disjoint and every worked response earns the full reward."""
 
+import pytest
+
 from lmforge.align.preferences import preference_pairs
 from lmforge.align.rewards import r1_math_reward
 from lmforge.align.tasks.arithmetic import CharTokenizer
@@ -39,3 +41,14 @@ def test_preference_pairs_differ_only_in_the_answer():
             "format_reward": 1.0,
             "answer_reward": 0.0,
         }
+
+
+def test_tasks_are_registry_parts_and_options_are_checked():
+    from lmforge.align.tasks.base import task_fn
+    from lmforge.core import ConfigError, part_names
+
+    assert {"arithmetic", "gsm8k"} <= set(part_names("task")) and callable(task_fn("arithmetic"))
+    with pytest.raises(ConfigError, match="known: arithmetic, gsm8k"):
+        make_problems("sudoku", "train", 5, seed=0)
+    with pytest.raises(ConfigError, match="'arithmetic' does not take options"):
+        make_problems("arithmetic", "train", 5, seed=0, max_operandd=9)

@@ -24,7 +24,7 @@ def save_checkpoint(
     root = run_dir / "checkpoints"
     tmp = root / f".step_{step}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    save_policy(policy, tmp)
+    save_policy(policy, tmp, merge=False)  # adapters kept apart from the base weights
     with atomic_open(tmp / "optimizer.pt", "wb") as f:
         torch.save(optimizer.state_dict(), f)
     with atomic_open(tmp / "rng.pt", "wb") as f:

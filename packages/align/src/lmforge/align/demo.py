@@ -12,7 +12,18 @@ from pathlib import Path
 
 from lmforge.core import read_metrics
 
-from .config import GRPOConfig, OptimConfig, PolicyConfig, RolloutConfig, RunConfig, SFTConfig, TaskConfig
+from .config import (
+    GRPOConfig,
+    OptimConfig,
+    PartRef,
+    PolicyConfig,
+    RolloutConfig,
+    RunConfig,
+    SFTConfig,
+    TaskConfig,
+    part_ref,
+    ref,
+)
 
 
 @dataclass
@@ -21,13 +32,13 @@ class DemoConfig:
     seed: int = 0
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     task: TaskConfig = field(
-        default_factory=lambda: TaskConfig(max_operand=29, train_size=4000, eval_size=200)
+        default_factory=lambda: TaskConfig(train_size=4000, eval_size=200, options={"max_operand": 29})
     )
     sft_steps: int = 300
     sft_lr: float = 3e-3
     grpo_steps: int = 60
     grpo_lr: float = 2e-4
-    loss: str = "grpo_clip"
+    loss: PartRef = ref("grpo_clip")
     rollout: RolloutConfig = field(default_factory=lambda: RolloutConfig(group_size=8, prompts_per_step=16))
     epochs_per_batch: int = 1
     eval_every: int = 20
@@ -62,7 +73,7 @@ def run_demo(cfg: DemoConfig) -> DemoSummary:
     from .loops.grpo import train_grpo
     from .loops.sft import run_sft
     from .policy import load_saved_policy
-    from .tasks.base import make_problems
+    from .tasks.base import task_problems
 
     sft_cfg = SFTConfig(
         policy=cfg.policy,
@@ -88,7 +99,7 @@ def run_demo(cfg: DemoConfig) -> DemoSummary:
         loss=cfg.loss,
         run=RunConfig(
             out=cfg.out,
-            name=f"grpo-{cfg.loss}",
+            name=f"grpo-{part_ref(cfg.loss)[0]}",
             seed=cfg.seed,
             eval_every=cfg.eval_every,
             checkpoint_every=cfg.grpo_steps,
@@ -97,9 +108,8 @@ def run_demo(cfg: DemoConfig) -> DemoSummary:
         steps=cfg.grpo_steps,
         epochs_per_batch=cfg.epochs_per_batch,
     )
-    opts = {"max_operand": cfg.task.max_operand, "ops": cfg.task.ops}
-    train = make_problems("arithmetic", "train", cfg.task.train_size, cfg.seed, **opts)
-    held_out = make_problems("arithmetic", "eval", cfg.task.eval_size, cfg.seed, **opts)
+    train = task_problems(cfg.task, "train", cfg.seed)
+    held_out = task_problems(cfg.task, "eval", cfg.seed)
     grpo_dir = train_grpo(grpo_cfg, policy, train, held_out)
     sft_evals, grpo_evals = _evals(sft_dir), _evals(grpo_dir)
     return DemoSummary(

@@ -26,22 +26,27 @@ class Policy:
 
 
 def fresh_lmforge_policy(cfg: PolicyConfig, tokenizer, device: str) -> Policy:
-    from lmforge.model import ModelConfig, TransformerLM
+    """A new TransformerLM from ``cfg.model`` (every model part selectable), sized to the tokenizer."""
+    from lmforge.model import TransformerLM
 
-    mcfg = ModelConfig(
-        vocab_size=tokenizer.vocab_size,
-        context_length=cfg.context_length,
-        d_model=cfg.d_model,
-        num_layers=cfg.num_layers,
-        num_heads=cfg.num_heads,
-        num_kv_heads=cfg.num_kv_heads,
-        d_ff=cfg.d_ff,
-        tie_embeddings=cfg.tie_embeddings,
-    )
+    mcfg = dataclasses.replace(cfg.model, vocab_size=tokenizer.vocab_size)
+    mcfg.validate()
     return Policy(TransformerLM.from_config(mcfg).to(device), tokenizer, "lmforge", mcfg)
 
 
 def load_policy(cfg: PolicyConfig, task_name: str, device: str = "cpu") -> Policy:
+    """The configured policy, with LoRA adapters when ``cfg.lora.rank`` > 0."""
+    policy = _load_base_policy(cfg, task_name, device)
+    if cfg.lora.rank > 0:
+        from .lora import apply_lora
+
+        if policy.source != "lmforge":  # an HF checkpoint would drop the adapter weights on resume
+            raise ConfigError("policy.lora needs an lmforge policy (source lmforge or smollm2)")
+        apply_lora(policy.model, cfg.lora.rank, cfg.lora.alpha, list(cfg.lora.targets))
+    return policy
+
+
+def _load_base_policy(cfg: PolicyConfig, task_name: str, device: str) -> Policy:
     if cfg.source == "lmforge" and cfg.path is None:
         if task_name != "arithmetic":
             raise ConfigError(
@@ -101,17 +106,22 @@ def load_saved_policy(path: str | Path, device: str = "cpu", hint: str = "lmforg
     return Policy(model.to(device), tokenizer, "lmforge", mcfg)
 
 
-def save_policy(policy: Policy, directory: str | Path) -> Path:
+def save_policy(policy: Policy, directory: str | Path, merge: bool = True) -> Path:
+    """The policy as a plain model (LoRA adapters merged into their layers), or with ``merge=False``
+    (checkpoints) the base weights and the adapters as they are, so training resumes exactly."""
+    from .lora import merged_copy
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tok = policy.tokenizer
+    model = merged_copy(policy.model) if merge else policy.model
     if policy.source == "hf":
-        policy.model.save_pretrained(directory)
+        model.save_pretrained(directory)
     else:
         from safetensors.torch import save_file
 
         # tied embeddings share storage; safetensors wants each tensor once, as a contiguous copy
-        state = {k: v.detach().cpu().contiguous().clone() for k, v in policy.model.state_dict().items()}
+        state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
         save_file(state, str(directory / "model.safetensors"))
         atomic_write(directory / "model_config.json", json.dumps(dataclasses.asdict(policy.model_config)))
     if hasattr(tok, "save_pretrained"):

@@ -68,6 +68,11 @@ def r1_math_reward(response: str, ground_truth: str) -> dict[str, float]:
     return {"reward": float(correct), "format_reward": 1.0, "answer_reward": float(correct)}
 
 
+def r1_format_reward(response: str, ground_truth: str) -> dict[str, float]:
+    """1 for the ``... </think> <answer> ... </answer>`` format, whatever the answer (a shaping term)."""
+    return {"reward": float(split_r1_response(response) is not None)}
+
+
 def math_reward(response: str, ground_truth: str) -> dict[str, float]:
     """Answer only, format ignored: the <answer> block if present, else the last number."""
     parts = split_r1_response(response)

@@ -26,6 +26,7 @@ class SamplingSettings:
     temperature: float = 1.0
     top_p: float = 1.0
     stop_id: int | None = None
+    pad_id: int = 0  # for engines that pad prompts into one batch
     seed: int | None = None
 
 

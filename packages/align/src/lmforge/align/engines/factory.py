@@ -1,18 +1,23 @@
-"""Building a rollout engine by part name, whatever package registered it."""
+"""Building a rollout engine from its part reference, whatever package registered it.
+
+Every engine part is built the same way, ``get_part("rollout_engine", name)(model, **options)``;
+an engine with the model package's interface (no ``update_weights``) is adapted by what it is, not
+by its name.
+"""
 
 from __future__ import annotations
 
 from lmforge.core import get_part
 
+from ..config import PartRef, part_ref
+from .torch_adapter import adapt_torch_engine
 
-def make_rollout_engine(name: str, model, *, stop_id: int | None = None, pad_id: int = 0, **options):
+
+def make_rollout_engine(ref: PartRef, model):
     """An engine with this package's interface (``generate(prompts, SamplingSettings)``,
-    ``update_weights(model)``, ``close()``) from the registered part ``name``."""
-    if name == "torch":  # lmforge-model's KV-cache generator: its own constructor and result type
-        from .torch_adapter import adapt_torch_engine
-
-        return adapt_torch_engine(get_part("rollout_engine", "torch")(model, eot_id=stop_id), model)
-    return get_part("rollout_engine", name)(model, pad_id=pad_id, **options)
+    ``update_weights(model)``, ``close()``) from a part name or ``{name = ..., <options>}``."""
+    name, options = part_ref(ref)
+    return adapt_torch_engine(get_part("rollout_engine", name)(model, **options))
 
 
 def hf_engine(model, **options):
@@ -26,5 +31,4 @@ def vllm_engine(model, **options):
     """vLLM 0.33 in-process (GPU): sleep mode, in-memory weight reload, processed log-probs."""
     from .vllm_engine import VLLMRolloutEngine
 
-    options.pop("pad_id", None)
     return VLLMRolloutEngine(model, **options)

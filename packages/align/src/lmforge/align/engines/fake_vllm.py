@@ -3,11 +3,15 @@
 It is strict where the real engine fails (or silently goes wrong): generating while asleep,
 reloading weights into offloaded memory, unknown or missing weight names, wrong shapes, and sampling
 from a stale prefix cache after a reload. With ``logprobs_mode="raw_logprobs"`` (vLLM's default) it
-reports log-probs before temperature, as vLLM does, so the preflight check can be tested.
+reports log-probs before temperature, as vLLM does, so the preflight check can be tested. Like vLLM it
+resolves ``dtype="auto"`` for an fp32 checkpoint to bf16 (the GPU platform's preferred dtype), seeds
+the process's global RNGs at start (``set_random_seed``), seeds child j of a request with seed + j,
+and takes one ``SamplingParams`` or a list with one per prompt.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import torch
@@ -60,14 +64,27 @@ class FakeLLM:
         enforce_eager: bool = False,
         skip_tokenizer_init: bool = False,
         max_model_len: int | None = None,
+        max_num_seqs: int | None = None,
+        kv_cache_memory_bytes: int | None = None,
     ) -> None:
         from transformers import AutoModelForCausalLM
 
         if not 0 < gpu_memory_utilization <= 1:
             raise ValueError("gpu_memory_utilization must be in (0, 1]")
+        if kv_cache_memory_bytes is not None and (
+            not isinstance(kv_cache_memory_bytes, int) or kv_cache_memory_bytes <= 0
+        ):
+            raise ValueError(f"kv_cache_memory_bytes must be a positive int, got {kv_cache_memory_bytes!r}")
         if logprobs_mode not in ("raw_logprobs", "raw_logits", "processed_logprobs", "processed_logits"):
             raise ValueError(f"unknown logprobs_mode {logprobs_mode!r}")
-        self.model = AutoModelForCausalLM.from_pretrained(model, torch_dtype=torch.float32).eval()
+        random.seed(seed)  # vLLM's set_random_seed, in this process
+        torch.manual_seed(seed)
+        self.dtype = "bfloat16" if dtype == "auto" else dtype  # an fp32 checkpoint, served on a GPU
+        self.kv_cache_memory_bytes = kv_cache_memory_bytes
+        self.max_num_seqs = max_num_seqs
+        self.model = AutoModelForCausalLM.from_pretrained(
+            model, torch_dtype=getattr(torch, self.dtype)
+        ).eval()
         self.enable_sleep_mode = enable_sleep_mode
         self.logprobs_mode = logprobs_mode
         self.asleep: set[str] = set()
@@ -127,23 +144,26 @@ class FakeLLM:
     # --- sampling -------------------------------------------------------------------------------
     @torch.inference_mode()
     def generate(
-        self, prompts, sampling_params: SamplingParams, use_tqdm: bool = True
+        self, prompts, sampling_params: SamplingParams | list[SamplingParams], use_tqdm: bool = True
     ) -> list[RequestOutput]:
         if self.asleep:
             raise RuntimeError(f"generate() while asleep ({sorted(self.asleep)}): call wake_up() first")
         if self.prefix_cache_stale:
             raise RuntimeError("generate() after reload_weights without reset_prefix_cache(): stale KV")
         self.calls.append("generate")
-        sp = sampling_params
-        gen = torch.Generator().manual_seed(sp.seed if sp.seed is not None else self.seed)
+        params = sampling_params if isinstance(sampling_params, list) else [sampling_params] * len(prompts)
+        if len(params) != len(prompts):
+            raise ValueError("the lengths of prompts and sampling_params must be the same")
+        self.last_params = params
         results = []
-        for prompt in prompts:
+        for prompt, sp in zip(prompts, params):
             ids = list(prompt["prompt_token_ids"])
             completions = []
             for j in range(sp.n):
+                gen = torch.Generator().manual_seed((sp.seed if sp.seed is not None else self.seed) + j)
                 seq, steps = list(ids), []
                 for _ in range(sp.max_tokens):
-                    logits = self.model(torch.tensor([seq])).logits[0, -1]
+                    logits = self.model(torch.tensor([seq])).logits[0, -1].float()
                     processed = processed_log_probs(logits, sp.temperature, sp.top_p)
                     if sp.temperature <= 0:
                         tok = int(processed.argmax())

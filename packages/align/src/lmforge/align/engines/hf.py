@@ -15,10 +15,9 @@ class HFRolloutEngine:
     ``update_weights`` has nothing to copy.
     """
 
-    def __init__(self, model, pad_id: int = 0, **_ignored) -> None:
+    def __init__(self, model) -> None:
         self.policy = model
         self.hf_model, self.shares_weights = as_hf_model(model)
-        self.pad_id = pad_id
 
     def update_weights(self, model) -> None:
         if not self.shares_weights:
@@ -31,7 +30,7 @@ class HFRolloutEngine:
         device = next(self.hf_model.parameters()).device
         width = max(len(p) for p in prompts_ids)
         # left padding keeps every prompt's last token at the same position
-        ids = torch.full((len(prompts_ids), width), self.pad_id, dtype=torch.long)
+        ids = torch.full((len(prompts_ids), width), settings.pad_id, dtype=torch.long)
         mask = torch.zeros_like(ids)
         for i, p in enumerate(prompts_ids):
             ids[i, width - len(p) :] = torch.tensor(p)
@@ -45,7 +44,7 @@ class HFRolloutEngine:
             max_new_tokens=settings.max_new_tokens,
             num_return_sequences=settings.n,
             eos_token_id=settings.stop_id,
-            pad_token_id=self.pad_id,
+            pad_token_id=settings.pad_id,
             output_scores=True,
             return_dict_in_generate=True,
         )

@@ -1,8 +1,8 @@
 """Adapting the model package's ``torch`` rollout engine (its KV-cache generator) to this interface.
 
 That engine returns ``RolloutResult(prompt_index, token_ids, logprobs)`` with log-probs of the
-temperature-scaled distribution (before any top-p truncation) and holds the live model, so a weight
-update is a no-op.
+temperature-scaled distribution (before any top-p truncation), takes its stop id at construction and
+holds the live model, so a weight update is a no-op.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ class TorchEngineAdapter:
         self.engine = engine
 
     def generate(self, prompts_ids: list[list[int]], settings: SamplingSettings) -> list[Rollout]:
+        # the stop id belongs to the sampling settings here; that engine reads it from its attribute
+        self.engine.eot_id = settings.stop_id
         results = self.engine.generate(
             prompts_ids,
             settings.max_new_tokens,
@@ -35,5 +37,5 @@ class TorchEngineAdapter:
         pass
 
 
-def adapt_torch_engine(engine, model):
+def adapt_torch_engine(engine):
     return engine if hasattr(engine, "update_weights") else TorchEngineAdapter(engine)

@@ -6,23 +6,24 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from lmforge.core import JsonlLogger, new_run_dir, save_config, truncate_metrics
+from lmforge.core import get_part, new_run_dir, save_config, truncate_metrics
 
 from ..checkpointing import load_checkpoint
-from ..config import OptimConfig, RunConfig
+from ..config import OptimConfig, RunConfig, part_ref
 from ..policy import Policy
 from ..rollout import SamplingSettings
 from ..tasks.base import Problem
-from ..tokenization import decode_ids, encode_text
+from ..tokenization import decode_ids, encode_text, pad_id_of
 
 
 @dataclass
 class Run:
     dir: Path
-    logger: JsonlLogger
+    logger: Any  # a metrics_logger part: log(step, **metrics) -> record, close()
     start_step: int
     elapsed_s: float
 
@@ -44,19 +45,31 @@ def start_run(cfg, run_cfg: RunConfig, kind: str, policy: Policy, optimizer) -> 
         run_dir = new_run_dir(run_cfg.out, run_cfg.name or f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
         state = {"step": 0, "elapsed_s": 0.0}
     save_config(cfg, run_dir)
-    return Run(
-        run_dir, JsonlLogger(run_dir, start_time_s=state["elapsed_s"]), state["step"], state["elapsed_s"]
-    )
+    name, options = part_ref(run_cfg.metrics_logger)
+    logger = get_part("metrics_logger", name)(run_dir, start_time_s=state["elapsed_s"], **options)
+    return Run(run_dir, logger, state["step"], state["elapsed_s"])
 
 
 def make_optimizer(model, cfg: OptimConfig) -> torch.optim.Optimizer:
+    """The ``optimizer`` part over the trainable parameters (a LoRA policy: the adapters only)."""
     params = [p for p in model.parameters() if p.requires_grad]
-    return torch.optim.AdamW(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
+    name, options = part_ref(cfg.optimizer)
+    return get_part("optimizer", name)(
+        params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, **options
+    )
 
 
-def optimizer_step(model, optimizer, cfg: OptimConfig, step: int) -> tuple[float, float]:
-    """Warm-up-then-constant learning rate, gradient clipping, one step. Returns (grad_norm, lr)."""
-    lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else cfg.lr
+def learning_rate(cfg: OptimConfig, step: int, total_steps: int) -> float:
+    """The ``lr_schedule`` part at 1-based iteration ``step + 1`` (the first step already learns)."""
+    name, options = part_ref(cfg.schedule)
+    return get_part("lr_schedule", name)(
+        step + 1, cfg.lr, cfg.min_lr, cfg.warmup_steps, max(total_steps, cfg.warmup_steps + 1), **options
+    )
+
+
+def optimizer_step(model, optimizer, cfg: OptimConfig, step: int, total_steps: int) -> tuple[float, float]:
+    """Scheduled learning rate, gradient clipping, one step. Returns (grad_norm, lr)."""
+    lr = learning_rate(cfg, step, total_steps)
     for group in optimizer.param_groups:
         group["lr"] = lr
     params = [p for p in model.parameters() if p.grad is not None]
@@ -86,7 +99,12 @@ def evaluate(
     for start in range(0, len(problems), batch):
         chunk = problems[start : start + batch]
         settings = SamplingSettings(
-            n=1, max_new_tokens=max_new_tokens, temperature=0.0, stop_id=stop_id, seed=0
+            n=1,
+            max_new_tokens=max_new_tokens,
+            temperature=0.0,
+            stop_id=stop_id,
+            pad_id=pad_id_of(policy.tokenizer),
+            seed=0,
         )
         rollouts = engine.generate([encode_text(policy.tokenizer, p.prompt) for p in chunk], settings)
         for r in rollouts:

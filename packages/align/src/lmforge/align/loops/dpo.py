@@ -1,35 +1,44 @@
-"""DPO against a frozen copy of the starting policy, with held-out preference accuracy and margin."""
+"""DPO-family training against the starting policy (a frozen copy, or the policy with its LoRA adapters
+off), batched (one policy and one reference forward per step), with held-out preference accuracy and
+margin. The loss is a ``preference_loss`` part: sigmoid (DPO, cDPO), robust, hinge, ipo."""
 
 from __future__ import annotations
 
-import copy
 import random
 from pathlib import Path
 
 import torch
 
+from lmforge.core import get_part
+
 from ..checkpointing import save_checkpoint
-from ..config import DPOConfig
-from ..dpo import dpo_loss_and_margin
+from ..config import DPOConfig, part_ref
+from ..dpo import preference_log_ratios, preference_loss_and_margin
+from ..lora import frozen_reference
 from ..plotting import plot_run_curves
 from ..policy import Policy, load_policy, save_policy
 from ..preferences import load_pairs, preference_pairs
-from ..tasks.base import make_problems
+from ..tasks.base import task_problems
 from .common import make_optimizer, optimizer_step, progress, seed_everything, start_run
 
 
+def build_preference_loss(cfg: DPOConfig):
+    name, options = part_ref(cfg.loss)
+    return get_part("preference_loss", name)(beta=cfg.beta, **options)
+
+
 @torch.no_grad()
-def preference_metrics(policy: Policy, reference, pairs: list[dict], beta: float) -> dict[str, float]:
+def preference_metrics(
+    policy: Policy, reference, pairs: list[dict], beta: float, batch: int = 32
+) -> dict[str, float]:
     """Fraction of pairs whose implicit reward prefers the chosen response (a tie counts one half, so the
     untrained policy, identical to the reference, scores 0.5), and the mean margin."""
-    margins = [
-        float(
-            dpo_loss_and_margin(
-                policy.model, reference, policy.tokenizer, beta, p["prompt"], p["chosen"], p["rejected"]
-            )[1]
+    margins = []
+    for start in range(0, len(pairs), batch):
+        ratios = preference_log_ratios(
+            policy.model, reference, policy.tokenizer, pairs[start : start + batch]
         )
-        for p in pairs
-    ]
+        margins += (beta * (ratios["chosen"] - ratios["rejected"])).tolist()
     return {
         "eval_pref_accuracy": sum(1.0 if m > 0 else 0.5 if m == 0 else 0.0 for m in margins) / len(margins),
         "eval_reward_margin": sum(margins) / len(margins),
@@ -38,24 +47,18 @@ def preference_metrics(policy: Policy, reference, pairs: list[dict], beta: float
 
 def run_dpo(cfg: DPOConfig, policy: Policy | None = None) -> Path:
     seed_everything(cfg.run.seed, cfg.run.threads)
+    loss_fn = build_preference_loss(cfg)  # a bad loss name or option fails before anything loads
     policy = policy or load_policy(cfg.policy, cfg.task.name, cfg.run.device)
     if cfg.data:
         pairs = load_pairs(cfg.data)
         random.Random(cfg.run.seed).shuffle(pairs)
         held_out, train = pairs[: cfg.eval_pairs], pairs[cfg.eval_pairs :]
     else:
-        opts = (
-            {"max_operand": cfg.task.max_operand, "ops": cfg.task.ops}
-            if cfg.task.name == "arithmetic"
-            else {}
-        )
-        train = preference_pairs(
-            make_problems(cfg.task.name, "train", cfg.task.train_size, cfg.run.seed, **opts), cfg.run.seed
-        )
+        train = preference_pairs(task_problems(cfg.task, "train", cfg.run.seed), cfg.run.seed)
         held_out = preference_pairs(
-            make_problems(cfg.task.name, "eval", cfg.eval_pairs, cfg.run.seed, **opts), cfg.run.seed + 1
+            task_problems(cfg.task, "eval", cfg.run.seed, size=cfg.eval_pairs), cfg.run.seed + 1
         )
-    reference = copy.deepcopy(policy.model).eval().requires_grad_(False)
+    reference = frozen_reference(policy.model)
     optimizer = make_optimizer(policy.model, cfg.optim)
     run = start_run(cfg, cfg.run, "dpo", policy, optimizer)
     if run.start_step == 0:
@@ -63,22 +66,14 @@ def run_dpo(cfg: DPOConfig, policy: Policy | None = None) -> Path:
     bar = progress(cfg.steps, run.start_step, cfg.run.progress, "dpo")
     for step in range(run.start_step, cfg.steps):
         rng = random.Random(cfg.run.seed * 1_000_003 + step)
-        total, wins, margin_sum = 0.0, 0, 0.0
-        for pair in rng.sample(train, cfg.pairs_per_step):
-            loss, margin = dpo_loss_and_margin(
-                policy.model,
-                reference,
-                policy.tokenizer,
-                cfg.beta,
-                pair["prompt"],
-                pair["chosen"],
-                pair["rejected"],
-            )
-            (loss / cfg.pairs_per_step).backward()
-            total += float(loss.detach()) / cfg.pairs_per_step
-            wins += int(margin > 0)
-            margin_sum += float(margin) / cfg.pairs_per_step
-        grad_norm, lr = optimizer_step(policy.model, optimizer, cfg.optim, step)
+        ratios = preference_log_ratios(
+            policy.model, reference, policy.tokenizer, rng.sample(train, cfg.pairs_per_step)
+        )
+        losses, margins = preference_loss_and_margin(loss_fn, cfg.beta, ratios)
+        loss = losses.mean()
+        loss.backward()
+        total, wins, margin_sum = float(loss.detach()), int((margins > 0).sum()), float(margins.mean())
+        grad_norm, lr = optimizer_step(policy.model, optimizer, cfg.optim, step, cfg.steps)
         record = run.logger.log(
             step + 1,
             loss=total,

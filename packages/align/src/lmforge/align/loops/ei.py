@@ -13,7 +13,7 @@ from ..engines.factory import make_rollout_engine
 from ..plotting import plot_run_curves
 from ..policy import Policy, load_policy, save_policy
 from ..rollout import SamplingSettings
-from ..tasks.base import make_problems
+from ..tasks.base import task_problems
 from ..tokenization import encode_text, eos_id_of, pad_id_of
 from .common import decode_response, evaluate, make_optimizer, progress, seed_everything, start_run
 from .sft import sft_steps
@@ -24,11 +24,10 @@ def run_ei(cfg: EIConfig, policy: Policy | None = None) -> Path:
     policy = policy or load_policy(cfg.policy, cfg.task.name, cfg.run.device)
     tok, rc = policy.tokenizer, cfg.rollout
     stop_id = eos_id_of(tok)
-    opts = {"max_operand": cfg.task.max_operand, "ops": cfg.task.ops} if cfg.task.name == "arithmetic" else {}
-    train = make_problems(cfg.task.name, "train", cfg.task.train_size, cfg.run.seed, **opts)
-    held_out = make_problems(cfg.task.name, "eval", cfg.task.eval_size, cfg.run.seed, **opts)
+    train = task_problems(cfg.task, "train", cfg.run.seed)
+    held_out = task_problems(cfg.task, "eval", cfg.run.seed)
     reward_fn = get_part("reward", cfg.reward)
-    engine = make_rollout_engine(rc.engine, policy.model, stop_id=stop_id, pad_id=pad_id_of(tok))
+    engine = make_rollout_engine(rc.engine, policy.model)
     optimizer = make_optimizer(policy.model, cfg.optim)
     run = start_run(cfg, cfg.run, "ei", policy, optimizer)
     device = next(policy.model.parameters()).device
@@ -44,6 +43,7 @@ def run_ei(cfg: EIConfig, policy: Policy | None = None) -> Path:
             temperature=rc.temperature,
             top_p=rc.top_p,
             stop_id=stop_id,
+            pad_id=pad_id_of(tok),
             seed=cfg.run.seed * 7919 + round_,
         )
         rollouts = engine.generate([encode_text(tok, p.prompt) for p in problems], settings)
@@ -69,6 +69,7 @@ def run_ei(cfg: EIConfig, policy: Policy | None = None) -> Path:
                 device,
                 first_step=round_ * cfg.sft_steps_per_round,
                 on_step=lambda s, m, sink=losses: sink.append(m["loss"]),
+                total_steps=cfg.rounds * cfg.sft_steps_per_round,
             )
             metrics["loss"] = sum(losses) / len(losses)
             engine.update_weights(policy.model)

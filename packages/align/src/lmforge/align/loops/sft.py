@@ -14,7 +14,7 @@ from ..logprobs import get_response_log_probs
 from ..plotting import plot_run_curves
 from ..policy import Policy, load_policy, save_policy
 from ..sft_step import sft_microbatch_train_step
-from ..tasks.base import Problem, make_problems
+from ..tasks.base import Problem, task_problems
 from ..tokenization import encode_text, eos_id_of, pack_prompt_and_output_ids, pad_id_of
 from .common import evaluate, make_optimizer, optimizer_step, progress, seed_everything, start_run
 
@@ -41,9 +41,11 @@ def sft_steps(
     device,
     first_step: int = 0,
     on_step=None,
+    total_steps: int | None = None,
 ) -> None:
     """``steps`` optimizer steps on random batches of (prompt, response) pairs."""
     micro = max(1, batch_size // grad_accum)
+    total_steps = total_steps or first_step + steps  # the schedule's length
     for step in range(first_step, first_step + steps):
         batch_examples = [rng.choice(examples) for _ in range(batch_size)]
         nll, entropy, tokens = 0.0, 0.0, 0
@@ -62,7 +64,7 @@ def sft_steps(
             nll += float(meta["nll_per_token"]) * n
             entropy += float((out["token_entropy"] * mask).sum())
             tokens += n
-        grad_norm, lr = optimizer_step(policy.model, optimizer, cfg_optim, step)
+        grad_norm, lr = optimizer_step(policy.model, optimizer, cfg_optim, step, total_steps)
         if on_step is not None:
             on_step(
                 step + 1,
@@ -80,18 +82,15 @@ def run_sft(cfg: SFTConfig) -> Path:
     seed_everything(cfg.run.seed, cfg.run.threads)
     policy = load_policy(cfg.policy, cfg.task.name, cfg.run.device)
     stop_id = eos_id_of(policy.tokenizer)
-    opts = {"max_operand": cfg.task.max_operand, "ops": cfg.task.ops} if cfg.task.name == "arithmetic" else {}
-    train = make_problems(cfg.task.name, "train", cfg.task.train_size, cfg.run.seed, **opts)
-    held_out = make_problems(cfg.task.name, "eval", cfg.task.eval_size, cfg.run.seed, **opts)
+    train = task_problems(cfg.task, "train", cfg.run.seed)
+    held_out = task_problems(cfg.task, "eval", cfg.run.seed)
     return train_sft(cfg, policy, train, held_out, stop_id)
 
 
 def train_sft(cfg: SFTConfig, policy: Policy, train: list[Problem], held_out: list[Problem], stop_id) -> Path:
+    # the model package's KV-cache engine serves lmforge models; transformers generate serves HF ones
     engine = make_rollout_engine(
-        "torch" if policy.source == "lmforge" else "hf",
-        policy.model,
-        stop_id=stop_id,
-        pad_id=pad_id_of(policy.tokenizer),
+        cfg.eval_engine or ("torch" if policy.source == "lmforge" else "hf"), policy.model
     )
     optimizer = make_optimizer(policy.model, cfg.optim)
     run = start_run(cfg, cfg.run, "sft", policy, optimizer)
@@ -130,6 +129,7 @@ def train_sft(cfg: SFTConfig, policy: Policy, train: list[Problem], held_out: li
         device,
         first_step=run.start_step,
         on_step=on_step,
+        total_steps=cfg.steps,
     )
     bar.close()
     save_policy(policy, run.dir / "final")
