@@ -6,12 +6,7 @@ a ragged response mask): they must agree on ``uses_old_log_probs``, on the per-t
 tokens and on its gradient with respect to the log-probs. Error: the largest absolute difference;
 tolerance 1e-6 (float32).
 
-rollout_engine: both engines built on one tiny random lmforge policy (``engine(policy, **options)``),
-greedy decoding of the same prompts: the tokens must be identical and the log-probs of those tokens
-agree within 1e-4 (the preflight's tolerance: engines may run another attention kernel or a converted
-copy of the model). An engine with the model package's own interface is adapted the way align adapts
-it (:func:`lmforge.align.engines.torch_adapter.adapt_torch_engine`). Skipped when an engine needs a
-library that is not installed (vLLM on a machine without it).
+rollout_engine: see :mod:`lmforge.align.engines.parity`.
 """
 
 from __future__ import annotations
@@ -19,7 +14,6 @@ from __future__ import annotations
 import torch
 
 from lmforge.core.contracts import ParityResult
-from lmforge.core.parity import ParitySkipped
 
 RL_LOSS_TOLERANCE = 1e-6
 LOG_PROB_TOLERANCE = 1e-4
@@ -66,45 +60,3 @@ def rl_loss_parity(candidate, reference, seeds: int = 3, **options) -> ParityRes
                 error, where = e, f"{what}, batch {seed}"
     passed = error <= RL_LOSS_TOLERANCE
     return ParityResult(error, RL_LOSS_TOLERANCE, passed, "" if passed else f"largest difference in {where}")
-
-
-def tiny_policy(vocab_size: int = 48, seed: int = 0):
-    """A random lmforge model, small enough to decode on CPU in well under a second."""
-    from lmforge.model import TransformerLM
-
-    torch.manual_seed(seed)
-    model = TransformerLM(vocab_size, 64, 32, 2, num_heads=4, d_ff=64)
-    return model.eval()
-
-
-def _greedy(part, policy, prompts: list[list[int]], max_new_tokens: int, options: dict):
-    from .engines.torch_adapter import adapt_torch_engine
-    from .rollout import SamplingSettings
-
-    try:
-        built = part(policy, **options)
-    except ModuleNotFoundError as e:  # an engine on an optional library (vLLM) that is not installed
-        raise ParitySkipped(f"{e.name} is not installed") from e
-    engine = adapt_torch_engine(built, policy)
-    try:
-        settings = SamplingSettings(n=1, max_new_tokens=max_new_tokens, temperature=0.0, stop_id=None, seed=0)
-        return engine.generate(prompts, settings)
-    finally:
-        engine.close()
-
-
-def rollout_engine_parity(candidate, reference, max_new_tokens: int = 12, **options) -> ParityResult:
-    """Greedy tokens (identical) and their log-probs (within 1e-4) from the same tiny policy."""
-    policy = tiny_policy()
-    prompts = [[3, 4, 5, 6], [7], [9, 10, 11, 12, 13, 14, 15], [20, 21]]  # ragged: padding on the left
-    got = _greedy(candidate, policy, prompts, max_new_tokens, options)
-    want = _greedy(reference, policy, prompts, max_new_tokens, options)
-    if [(r.prompt_index, r.token_ids) for r in got] != [(r.prompt_index, r.token_ids) for r in want]:
-        first = next(i for i, (a, b) in enumerate(zip(got, want)) if a.token_ids != b.token_ids)
-        return ParityResult(float("inf"), LOG_PROB_TOLERANCE, False,
-                            f"greedy tokens differ for prompt {first}: {got[first].token_ids} vs "
-                            f"{want[first].token_ids}")
-    error = max(abs(a - b) for r, s in zip(got, want) for a, b in zip(r.log_probs, s.log_probs))
-    passed = error <= LOG_PROB_TOLERANCE
-    detail = "" if passed else "log-probs of the greedy tokens differ"
-    return ParityResult(error, LOG_PROB_TOLERANCE, passed, detail)

@@ -98,20 +98,11 @@ def register_rollout_engines(register):
 
 @hookimpl
 def register_parity_checks(register):
-    register(
-        "rollout_engine",
-        "lmforge.align.engines.parity:rollout_engine_parity",
-        description="Same greedy tokens as the reference engine; sampled log-probs match the trainer's.",
-    )
-
-
-@hookimpl
-def register_parity_checks(register):
     checks = "lmforge.align.parity_checks:"
     register("rl_loss", checks + "rl_loss_parity",
              description="Same per-token loss and gradient on random log-probs, advantages and masks.")
-    register("rollout_engine", checks + "rollout_engine_parity",
-             description="Same greedy tokens and log-probs within 1e-4 from a tiny random policy.")
+    register("rollout_engine", "lmforge.align.engines.parity:rollout_engine_parity",
+             description="Same greedy tokens as the reference engine; sampled log-probs match the trainer's.")
 
 
 @hookimpl

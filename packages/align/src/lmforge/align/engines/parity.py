@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from lmforge.core import ParityResult
+from lmforge.core.parity import ParitySkipped
 
 from ..preflight import trainer_log_probs
 from ..rollout import SamplingSettings
@@ -36,8 +37,8 @@ def rollout_engine_parity(
     model = _model()
     try:
         cand = adapt_torch_engine(candidate(model, **options))
-    except ImportError as e:  # vLLM (and its GPU) are not on every machine
-        return ParityResult(float("inf"), tolerance, False, f"the candidate cannot start here: {e}")
+    except ImportError as e:  # vLLM (and its GPU) are not on every machine: not a verdict either way
+        raise ParitySkipped(f"the candidate cannot start here: {e}") from None
     ref = adapt_torch_engine(reference(model))
     greedy = SamplingSettings(n=1, max_new_tokens=8, temperature=0.0, stop_id=1, seed=0)
     a, b = cand.generate(PROMPTS, greedy), ref.generate(PROMPTS, greedy)
