@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from lmforge.core import ConfigError, LmforgeError, get_host, hookimpl, load_config
 from lmforge.core.cli import build_cli
 from lmforge.data import SkipCounter, read_jsonl
-from lmforge.data.locking import output_dir_lock
 from lmforge.data.pipeline import run_pipeline
 from lmforge.data.pipeline_config import PipelineConfig
 
@@ -174,12 +173,23 @@ def test_output_dir_inside_an_input_dir_is_refused(tmp_path):
 
 
 def test_a_second_run_on_the_same_output_dir_is_refused(tmp_path):
+    import subprocess
+    import sys
+
     src = _jsonl(tmp_path / "in" / "a.jsonl", "a", 3)
     (tmp_path / "out").mkdir()
-    with output_dir_lock(tmp_path / "out"):  # a run in progress
-        with pytest.raises(LmforgeError, match="another run"):
+    holder = subprocess.Popen(  # another process with a run in progress
+        [sys.executable, "-c", "import sys; from lmforge.data.locking import output_dir_lock\n"
+         f"with output_dir_lock({str(tmp_path / 'out')!r}):\n"
+         "    print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LmforgeError, match=f"being written by pid {holder.pid} on host"):
             run_pipeline(_config(tmp_path, [src]))
         assert not (tmp_path / "out" / "stage1").exists()
+    finally:
+        holder.communicate("", timeout=60)
     run_pipeline(_config(tmp_path, [src]))  # released with the first run
 
 

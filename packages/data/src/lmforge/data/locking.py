@@ -1,35 +1,21 @@
-"""One run per output folder: an exclusive, non-blocking ``fcntl`` lock on ``<output_dir>/.lock``.
+"""One run per output folder, through core's directory lock (``lmforge.core.lock_dir``).
 
-Stand-in for ``lmforge.core.locking`` (being added in core): the pipeline takes its lock only through
-:func:`output_dir_lock`, so swapping the implementation is a one-function change. The lock belongs to
-the open file, so a killed run releases it with its process; the file itself stays (harmless).
+The lock is an ``fcntl`` lock on ``<output_dir>/.lmforge.lock`` that the kernel drops when the process
+dies, so a killed run never blocks the next one; a second live run is refused naming the holder's pid
+and host.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from lmforge.core import LmforgeError
+from lmforge.core import lock_dir
 
 
 @contextlib.contextmanager
 def output_dir_lock(folder: str | Path) -> Iterator[None]:
     """Hold ``folder``'s lock for the ``with`` block; refuse at once if another process holds it."""
-    path = Path(folder) / ".lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LmforgeError(
-                f"another run is writing to {folder} (it holds {path}); wait for it or use another output_dir"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+    with lock_dir(folder, "pipeline output directory"):
         yield
-    finally:
-        os.close(fd)

@@ -3,7 +3,7 @@
 Layout of ``output_dir``::
 
     config.toml                 the resolved config
-    .lock                       held while a run writes here: a second run is refused
+    .lmforge.lock               held while a run writes here: a second run is refused
     stage1/<shard>.jsonl.gz     kept documents per shard, and <shard>.done.json (its stats, the marker)
     dedup-<i>-<name>/           each dedup step's shards, and _DONE.json once the whole step finished
     final/<shard>.<format>      the output in the configured format, each with a .done marker
