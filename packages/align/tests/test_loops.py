@@ -64,6 +64,26 @@ def test_sft_logs_checkpoints_and_resumes(tmp_path):
     assert steps == [1, 2, 3, 4, 5, 6]
 
 
+def test_a_second_writer_of_one_align_run_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    from lmforge.core import DirectoryLockedError
+
+    run = run_sft(cfg(SFTConfig, tmp_path, "steps=2", "batch_size=4", "run.name=s"))
+    holder = subprocess.Popen(  # another process still writing this run
+        [sys.executable, "-c", "import sys; from lmforge.core import lock_dir\n"
+         f"lock = lock_dir({str(run)!r}); print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(DirectoryLockedError, match=f"being written by pid {holder.pid}"):
+            run_sft(cfg(SFTConfig, tmp_path, "steps=4", "batch_size=4", f"run.resume={run}"))
+    finally:
+        holder.communicate("", timeout=60)
+    assert [r["step"] for r in read_metrics(run) if "loss" in r] == [1, 2]  # nothing was appended
+
+
 @pytest.mark.parametrize(
     "loss",
     [

@@ -55,3 +55,23 @@ def test_train_with_the_numba_trainer_saves_the_same_tokenizer(corpus_file, tmp_
              str(tmp_path / trainer), "--workers", "1", "--trainer", trainer])
     for name in ("vocab.json", "merges.txt"):
         assert (tmp_path / "numba" / name).read_bytes() == (tmp_path / "python" / name).read_bytes()
+
+
+def test_a_second_writer_of_one_tokenizer_folder_is_refused(corpus_file, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "tok"
+    holder = subprocess.Popen(  # another `tokenize train --out tok` still running
+        [sys.executable, "-c", "import sys; from lmforge.core import lock_dir\n"
+         f"lock = lock_dir({str(out)!r}); print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = CliRunner().invoke(build_cli(), ["tokenize", "train", "--input", str(corpus_file),
+                                                  "--vocab-size", "300", "--out", str(out)])
+        assert result.exit_code != 0
+        assert f"being written by pid {holder.pid}" in str(result.exception)
+        assert not (out / "vocab.json").exists()
+    finally:
+        holder.communicate("", timeout=60)

@@ -32,10 +32,14 @@ def tokenize_group() -> None:
               help="bpe trainer: python (the reference) or numba (same merges, compiled merge loop).")
 def train_cmd(inputs, vocab_size, specials, out, part, pattern, workers, trainer) -> None:
     """Train a tokenizer on text files and save it to --out."""
-    from lmforge.core import LmforgeError, get_part
+    from lmforge.core import LmforgeError, get_part, lock_dir
 
     specials = list(specials)
     start = time.perf_counter()
+    missing = [str(p) for p in inputs if not Path(p).is_file()]
+    if missing:  # checked before the output folder is created or locked
+        raise LmforgeError(f"training file not found: {missing[0]}")
+    lock_dir(out, "tokenizer output directory")  # held until the command ends: one writer per folder
     if part in ("bpe", "bpe-tiktoken", "bpe-hf"):
         if vocab_size is None:
             raise LmforgeError("--vocab-size is required for bpe")

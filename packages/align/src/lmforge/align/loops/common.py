@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from lmforge.core import get_part, new_run_dir, save_config, truncate_metrics
+from lmforge.core import get_part, lock_dir, new_run_dir, save_config, truncate_metrics
 
 from ..checkpointing import load_checkpoint
 from ..config import OptimConfig, RunConfig, part_ref
@@ -26,6 +26,11 @@ class Run:
     logger: Any  # a metrics_logger part: log(step, **metrics) -> record, close()
     start_step: int
     elapsed_s: float
+    lock: Any  # core's DirLock on ``dir``: one writer per run (a crash releases it with the process)
+
+    def close(self) -> None:
+        self.logger.close()
+        self.lock.release()
 
 
 def seed_everything(seed: int, threads: int = 0) -> None:
@@ -39,15 +44,17 @@ def start_run(cfg, run_cfg: RunConfig, kind: str, policy: Policy, optimizer) -> 
     """A fresh run directory, or (``run.resume``) the old one with weights, optimizer and RNG restored."""
     if run_cfg.resume:
         run_dir = Path(run_cfg.resume)
+        lock = lock_dir(run_dir, "align run directory")
         state = load_checkpoint(run_dir, policy, optimizer)
         truncate_metrics(run_dir, state["step"])
     else:
         run_dir = new_run_dir(run_cfg.out, run_cfg.name or f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+        lock = lock_dir(run_dir, "align run directory")
         state = {"step": 0, "elapsed_s": 0.0}
     save_config(cfg, run_dir)
     name, options = part_ref(run_cfg.metrics_logger)
     logger = get_part("metrics_logger", name)(run_dir, start_time_s=state["elapsed_s"], **options)
-    return Run(run_dir, logger, state["step"], state["elapsed_s"])
+    return Run(run_dir, logger, state["step"], state["elapsed_s"], lock)
 
 
 def make_optimizer(model, cfg: OptimConfig) -> torch.optim.Optimizer:

@@ -91,5 +91,5 @@ def run_dpo(cfg: DPOConfig, policy: Policy | None = None) -> Path:
     bar.close()
     save_policy(policy, run.dir / "final")
     plot_run_curves(run.dir)
-    run.logger.close()
+    run.close()
     return run.dir

@@ -84,5 +84,5 @@ def run_ei(cfg: EIConfig, policy: Policy | None = None) -> Path:
     bar.close()
     save_policy(policy, run.dir / "final")
     plot_run_curves(run.dir)
-    run.logger.close()
+    run.close()
     return run.dir

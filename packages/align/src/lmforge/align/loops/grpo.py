@@ -236,5 +236,5 @@ def train_grpo(cfg: GRPOConfig, policy: Policy, train: list[Problem], held_out: 
     engine.close()
     save_policy(policy, run.dir / "final")
     plot_run_curves(run.dir)
-    run.logger.close()
+    run.close()
     return run.dir

@@ -134,5 +134,5 @@ def train_sft(cfg: SFTConfig, policy: Policy, train: list[Problem], held_out: li
     bar.close()
     save_policy(policy, run.dir / "final")
     plot_run_curves(run.dir)
-    run.logger.close()
+    run.close()
     return run.dir
