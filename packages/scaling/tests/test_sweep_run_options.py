@@ -75,6 +75,9 @@ def test_config_set_resume_and_device(tmp_path, monkeypatch):
     CliRunner().invoke(cli, [*args, "--device", "cpu"])
     assert seen == {"data": "t.bin", "out": out.resolve() / "runs", "device": "cpu"}
 
+    result = CliRunner().invoke(cli, ["scaling", "sweep", "--out", str(out)])
+    assert "give the budgets" in str(result.exception)
+
     # --config and --set; the flags win over both; the resolved config is saved for --resume
     config = tmp_path / "s.toml"
     config.write_text(f'budgets = [1e12, 1e13]\nsizes = [3]\nbackend = "surrogate"\nspan = 4.0\n'
