@@ -2,6 +2,7 @@
 throwaway --target folder), is found through its entry point, lists without importing torch, and its
 parts meet their contracts and do what they declare."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -121,3 +122,91 @@ def test_broken_plugin_is_quarantined_and_the_rest_work(site, tmp_path, monkeypa
     assert get_part("metrics_logger", "jsonl")
     result = CliRunner().invoke(build_cli(), ["plugins"])
     assert "broken plugins" in result.output and "needs a library" in result.output
+
+
+# The example's three parts through the real commands, in fresh processes that find the plugin the way
+# a user's would: installed on the path, every lmforge plugin loaded.
+
+def lmforge(installed: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "LMFORGE_PLUGINS"}
+    env.update(PYTHONPATH=str(installed), OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "lmforge.core", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_example_doc_filter_in_lmforge_data_run(installed, tmp_path):
+    pytest.importorskip("lmforge.data", reason="needs lmforge-data for `lmforge data run`")
+    docs = [("five", "the quick brown fox jumps"), ("two", "hi there"), ("three", "one two three"),
+            ("one", "hello")]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in docs))
+    out = tmp_path / "out"
+    (tmp_path / "pipeline.toml").write_text(f'''
+output_dir = "{out}"
+[input]
+paths = ["{tmp_path / "in.jsonl"}"]
+[[filters]]
+name = "min_words"
+options = {{ minimum = 3 }}
+[output]
+format = "jsonl"
+[executor]
+name = "local"
+options = {{ workers = 1, progress = false }}
+''')
+    proc = lmforge(installed, "data", "run", "--config", str(tmp_path / "pipeline.toml"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "fewer than 3 words=2" in proc.stdout
+    kept = [json.loads(line)["id"] for f in sorted((out / "final").glob("*.jsonl"))
+            for line in f.read_text().splitlines()]
+    assert kept == ["five", "three"]
+    step = next(s for s in json.loads((out / "stats.json").read_text())["steps"]
+                if s["step"] == "filter:min_words")
+    assert (step["in"], step["kept"], step["dropped"]) == (4, 2, {"fewer than 3 words": 2})
+
+
+def test_example_attention_in_lmforge_train(installed, tmp_path):
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("lmforge.model", reason="needs lmforge-model for `lmforge train`")
+    tokens = tmp_path / "tokens.bin"
+    np.tile(np.arange(50, dtype=np.uint16), 100).tofile(tokens)
+    (tmp_path / "tokens.bin.json").write_text(json.dumps({"dtype": "uint16", "count": 5000, "vocab_size": 61,
+                                                          "eot_id": None}))
+    run = tmp_path / "run"
+    sets = ["model.attention=plain_softmax", f"data.train_path={tokens}", "model.vocab_size=61",
+            "model.context_length=16", "model.d_model=32", "model.num_layers=1", "model.num_heads=4",
+            "train.batch_size=4", "train.max_steps=2", "train.log_every=1", "train.eval_every=2",
+            "train.eval_batches=1", "schedule.warmup_steps=1", "progress=false", f"run_dir={run}"]
+    proc = lmforge(installed, "train", "--device", "cpu", *[a for s in sets for a in ("--set", s)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().endswith(str(run))
+    assert 'attention = "plain_softmax"' in (run / "config.toml").read_text()
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+    steps = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in steps if "train_loss" in r] == [1, 2]
+    assert all(r["train_loss"] == r["train_loss"] for r in steps if "train_loss" in r)  # not NaN
+
+
+def test_example_attention_passes_lmforge_parity(installed):
+    pytest.importorskip("lmforge.model", reason="needs lmforge-model (the attention parity check)")
+    proc = lmforge(installed, "parity", "attention", "plain_softmax")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    row = next(line.split() for line in proc.stdout.splitlines() if line.startswith("attention "))
+    assert row[1:3] == ["plain_softmax", "reference"] and row[-1] == "pass"
+    assert "1 of 1 passed" in proc.stdout
+
+
+def test_example_rl_loss_in_lmforge_align_grpo(installed, tmp_path):
+    """Needs the align package's registry-driven loss (issue 11 item 4): the loop calls the part."""
+    pytest.importorskip("lmforge.align", reason="needs lmforge-align for `lmforge align grpo`")
+    sets = ["loss=reinforce_example", "steps=2", "rollout.group_size=2", "rollout.prompts_per_step=2",
+            "rollout.max_new_tokens=8", "microbatch_size=2", "run.eval_every=2", "run.progress=false",
+            "policy.d_model=16", "policy.num_layers=1", "policy.num_heads=2", "task.train_size=64",
+            "task.eval_size=6", "task.max_operand=9", f"run.out={tmp_path}", "run.name=example"]
+    proc = lmforge(installed, "align", "grpo", "--device", "cpu", *[a for s in sets for a in ("--set", s)],
+                   timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = tmp_path / "example"
+    assert "reinforce_example" in (run / "config.toml").read_text()
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    train = [r for r in records if "reward_mean" in r]
+    assert [r["step"] for r in train] == [1, 2] and all(r["loss"] == r["loss"] for r in train)  # not NaN

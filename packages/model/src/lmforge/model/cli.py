@@ -9,14 +9,11 @@ from pathlib import Path
 
 import click
 
+from lmforge.core.run_options import RunOptions, run_options
+
 
 @click.command("train")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="TOML file with a TrainConfig (sections model, data, optimizer, schedule, train).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override one config key, e.g. --set model.attention=torch_sdpa (repeatable).")
-@click.option("--resume", type=click.Path(file_okay=False), default=None,
-              help="Continue the run in this directory from its latest checkpoint.")
+@run_options
 @click.option("--nproc", type=int, default=1, show_default=True,
               help="Processes on this machine (relaunches through torch.distributed.run).")
 @click.option("--nnodes", type=int, default=1, show_default=True,
@@ -27,15 +24,25 @@ import click
               help="Rendezvous address every machine can reach (usually node 0's).")
 @click.option("--force", is_flag=True,
               help="Train even when the memory estimate says a step cannot fit.")
-def train_command(config_path: str | None, overrides: tuple[str, ...], resume: str | None,
-                  nproc: int, nnodes: int, node_rank: int, rdzv_endpoint: str | None, force: bool) -> None:
+def train_command(run: RunOptions, nproc: int, nnodes: int, node_rank: int, rdzv_endpoint: str | None,
+                  force: bool) -> None:
     """Train a TransformerLM; prints the run directory.
+
+    --config is a TOML TrainConfig (sections model, data, optimizer, schedule, train); --set overrides
+    one key (--set model.attention=torch_sdpa); --resume DIR continues that run from its latest
+    checkpoint with its own config; --device, when given, sets the config's device (a --set wins).
 
     Exits 130 after SIGINT and 143 after SIGTERM, once the checkpoint is saved."""
     from lmforge.core import LmforgeError, load_config
 
     from .train_config import TrainConfig
 
+    # only an explicit --device overrides the config file's device (whose own default is auto too)
+    device_given = click.get_current_context().get_parameter_source("device") \
+        is not click.core.ParameterSource.DEFAULT
+    config_path = str(run.config) if run.config else None
+    resume = str(run.resume) if run.resume else None
+    overrides = run.overrides
     if nnodes > 1 and not rdzv_endpoint:
         raise LmforgeError("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (the same on every machine)")
     if (nproc > 1 or nnodes > 1) and "LOCAL_RANK" not in os.environ:
@@ -47,6 +54,7 @@ def train_command(config_path: str | None, overrides: tuple[str, ...], resume: s
         args += ["--config", config_path] if config_path else []
         args += [a for o in overrides for a in ("--set", o)]
         args += ["--resume", resume] if resume else []
+        args += ["--device", run.device] if device_given else []
         args += ["--force"] if force else []
         raise SystemExit(subprocess.call(args))
     if nproc < 1:
@@ -54,6 +62,8 @@ def train_command(config_path: str | None, overrides: tuple[str, ...], resume: s
     if resume is not None and config_path is None:
         config_path = str(Path(resume) / "config.toml")  # a resumed run keeps its own config
         overrides = (*resume_overrides(Path(resume)), *overrides)
+    if device_given:
+        overrides = (f"device={run.device}", *overrides)
     cfg = load_config(TrainConfig, config_path, overrides)
     from .trainer import TrainingInterrupted, train
 

@@ -90,7 +90,8 @@ def _check_token_file(path: str, meta: dict, tokens: np.ndarray, cfg: TrainConfi
     if limit is not None and vocab > limit:
         raise ConfigError(f"{what} {path}: vocabulary of {vocab} does not fit its token dtype {dtype} "
                           f"(at most {limit} ids)")
-    # a larger embedding is padding (50304 for GPT-2's 50257 gives GEMM-friendly shapes); smaller cannot work
+    # a larger embedding is padding (e.g. 50304 for GPT-2's 50257, for GEMM-friendly shapes);
+    # a smaller one cannot work
     if vocab > cfg.model.vocab_size:
         raise ConfigError(f"{what} {path} was written by a tokenizer with {vocab} tokens but "
                           f"model.vocab_size = {cfg.model.vocab_size}; it must be at least {vocab}")

@@ -6,12 +6,14 @@ Only click is imported here; the numerical stack loads inside each command.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import click
 
-from lmforge.core import LmforgeError
+from lmforge.core import LmforgeError, atomic_write, build_part
+from lmforge.core.run_options import RunOptions, run_options
 
 from .service_cli import commands as service_commands  # click only, like this module
 
@@ -155,8 +157,6 @@ def validate_command(runs, paths, bootstrap, level, as_json):
 @click.option("--out", default=None, help="Also write the result as JSON here.")
 def coverage_command(seeds, noise, bootstrap, level, out):
     """How often the intervals contain the truth, over repeated noisy draws of a known law."""
-    from lmforge.core import atomic_write
-
     from .coverage import measure_coverage
     from .report import format_coverage
 
@@ -167,44 +167,71 @@ def coverage_command(seeds, noise, bootstrap, level, out):
 
 
 @scaling_group.command("sweep")
-@click.option("--budgets", multiple=True, required=True, help="FLOPs budgets, e.g. 1e11,3e11,1e12.")
-@click.option("--sizes", multiple=True, default=("5",), show_default=True,
-              help="Model sizes per budget (a count), or explicit non-embedding parameter counts.")
-@click.option("--span", default=16.0, show_default=True, help="Largest / smallest N within a budget.")
-@click.option("--backend", default="train", show_default=True, help="experiment_backend part.")
-@click.option("--data", default="", help="Token file to train on (train backend).")
-@click.option("--device", default="cpu", show_default=True)
-@click.option("--ledger", default="scaling_ledger.sqlite", show_default=True)
+@run_options
+@click.option("--budgets", multiple=True, help="FLOPs budgets, e.g. 1e11,3e11,1e12.")
+@click.option("--sizes", multiple=True,
+              help="Model sizes per budget (a count, default 5), or explicit non-embedding parameter counts.")
+@click.option("--span", type=float, default=None, help="Largest / smallest N within a budget (default 16).")
+@click.option("--backend", default=None, help="experiment_backend part (default train).")
+@click.option("--data", default=None, help="Token file to train on (train backend).")
+@click.option("--ledger", default=None, help="Budget ledger (default scaling_ledger.sqlite).")
 @click.option("--total-flops", type=float, default=None, help="Total budget of a new ledger.")
-@click.option("--out", default="runs/scaling", show_default=True, help="Run directories and runs.csv.")
-@click.option("--vocab-size", type=int, default=256, show_default=True)
-@click.option("--context-length", type=int, default=64, show_default=True)
-@click.option("--batch-size", type=int, default=16, show_default=True)
-@click.option("--lr", type=float, default=3e-3, show_default=True)
-@click.option("--tokens-per-param", type=float, default=20.0, show_default=True,
-              help="Centre of each budget's size range: N = sqrt(C / (6 * this)).")
-@click.option("--noise", type=float, default=0.01, show_default=True, help="Surrogate backend noise.")
-def sweep_command(budgets, sizes, span, backend, data, device, ledger, total_flops, out, vocab_size,
+@click.option("--out", default=None, help="Run directories and runs.csv (default runs/scaling).")
+@click.option("--vocab-size", type=int, default=None, help="Default 256.")
+@click.option("--context-length", type=int, default=None, help="Default 64.")
+@click.option("--batch-size", type=int, default=None, help="Default 16.")
+@click.option("--lr", type=float, default=None, help="Default 3e-3.")
+@click.option("--tokens-per-param", type=float, default=None,
+              help="Centre of each budget's size range: N = sqrt(C / (6 * this)); default 20.")
+@click.option("--noise", type=float, default=None, help="Surrogate backend noise (its default 0.01).")
+def sweep_command(run: RunOptions, budgets, sizes, span, backend, data, ledger, total_flops, out, vocab_size,
                   context_length, batch_size, lr, tokens_per_param, noise):
-    """IsoFLOPs sweep: a geometric range of N per budget, each trained for exactly its budget."""
+    """IsoFLOPs sweep: a geometric range of N per budget, each trained for exactly its budget.
+
+    The sweep directory (--out) is locked while the sweep runs: a second sweep on it is refused.
+    --resume DIR reruns the sweep saved in DIR (its sweep.toml); finished runs come from the ledger."""
+    from lmforge.core import PartRef, config_to_toml, load_config, lock_dir
+
+    from .sweep_config import SAVED_NAME, SweepConfig
+
+    config_path = run.config or (run.resume / SAVED_NAME if run.resume is not None else None)
+    cfg = load_config(SweepConfig, config_path, run.overrides)  # --resume DIR: that sweep's config
+    flags = {"budgets": _numbers(budgets, "budgets") or None, "sizes": _numbers(sizes, "sizes") or None,
+             "span": span, "data": data, "ledger": ledger, "total_flops": total_flops, "out": out,
+             "vocab_size": vocab_size, "context_length": context_length, "batch_size": batch_size, "lr": lr,
+             "tokens_per_param": tokens_per_param,
+             "backend": PartRef(backend, dict(cfg.backend.options) if backend == cfg.backend.name else {})
+             if backend else None}
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in flags.items() if v is not None})
+    if noise is not None:
+        cfg.backend.options["noise"] = noise
+    if run.resume is not None:
+        cfg.out = str(run.resume)
+    if not cfg.budgets:
+        raise LmforgeError("give the budgets: --budgets 1e11,3e11 or budgets = [...] in --config")
+    # absolute paths, so that --resume from another folder finds the same ledger and runs
+    cfg.out, cfg.ledger = str(Path(cfg.out).resolve()), str(Path(cfg.ledger).resolve())
+    with lock_dir(cfg.out, "sweep directory"):
+        atomic_write(Path(cfg.out) / SAVED_NAME, config_to_toml(cfg))
+        _run_sweep(cfg, run.device)
+
+
+def _run_sweep(cfg, device: str) -> None:
     from .lab import Lab
     from .sweep import plan_sweep, run_sweep
 
-    size_values = _numbers(sizes, "sizes")
-    size_spec = int(size_values[0]) if len(size_values) == 1 and size_values[0] < 100 else size_values
-    plan = plan_sweep(_numbers(budgets, "budgets"), size_spec, span, vocab_size, context_length,
-                      batch_size, lr, tokens_per_param=tokens_per_param)
-    options = {"data": data, "device": device, "out": Path(out) / "runs"} if backend == "train" \
-        else {"noise": noise} if backend == "surrogate" else {}
-    lab = Lab(backend, ledger, total_flops, **options)
+    plan = plan_sweep(cfg.budgets, cfg.size_spec(), cfg.span, cfg.vocab_size, cfg.context_length,
+                      cfg.batch_size, cfg.lr, tokens_per_param=cfg.tokens_per_param)
+    supplied = {"data": cfg.data, "device": device, "out": Path(cfg.out) / "runs"} \
+        if cfg.backend.name == "train" else {}
+    lab = Lab(build_part("experiment_backend", cfg.backend, **supplied), cfg.ledger, cfg.total_flops)
     need = sum(lab.backend.cost(e) for e in plan)
-    click.echo(f"{len(plan)} runs, {need:.3g} FLOPs planned; ledger {ledger}: {lab.ledger.remaining():.3g} "
-               f"of {lab.ledger.total:.3g} FLOPs left")
+    click.echo(f"{len(plan)} runs, {need:.3g} FLOPs planned; ledger {cfg.ledger}: "
+               f"{lab.ledger.remaining():.3g} of {lab.ledger.total:.3g} FLOPs left")
     table = run_sweep(lab, plan)
-    Path(out).mkdir(parents=True, exist_ok=True)
-    table.drop("experiment", "cached", strict=False).write_csv(Path(out) / "runs.csv")
-    click.echo(f"{table.height} runs recorded in {Path(out) / 'runs.csv'}; "
-               f"{lab.ledger.remaining():.3g} FLOPs left")
+    runs_csv = Path(cfg.out) / "runs.csv"
+    table.drop("experiment", "cached", strict=False).write_csv(runs_csv)
+    click.echo(f"{table.height} runs recorded in {runs_csv}; {lab.ledger.remaining():.3g} FLOPs left")
 
 
 @scaling_group.command("ablate")
