@@ -96,7 +96,7 @@ class RunConfig:
     name: str | None = None
     resume: str | None = None  # a run directory to continue
     seed: int = 0
-    device: str = "cpu"
+    device: str = "auto"  # cuda when there is one, else cpu
     threads: int = 1  # torch CPU threads; 1 is fastest for tiny models on a shared machine
     metrics_logger: PartRef = ref("jsonl")  # metrics_logger part
     eval_every: int = 50

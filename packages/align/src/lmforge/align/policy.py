@@ -35,7 +35,10 @@ def fresh_lmforge_policy(cfg: PolicyConfig, tokenizer, device: str) -> Policy:
 
 
 def load_policy(cfg: PolicyConfig, task_name: str, device: str = "cpu") -> Policy:
-    """The configured policy, with LoRA adapters when ``cfg.lora.rank`` > 0."""
+    """The configured policy, with LoRA adapters when ``cfg.lora.rank`` > 0 (``device="auto"``: CUDA if
+    there is one, else the CPU)."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     policy = _load_base_policy(cfg, task_name, device)
     if cfg.lora.rank > 0:
         from .lora import apply_lora
