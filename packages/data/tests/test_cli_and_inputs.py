@@ -62,6 +62,18 @@ options = {{ workers = 1, progress = false }}
     assert "gopher_non_alpha_words=1" in result.output
     assert len(docs["big"].text) <= 20000 and docs["big"].metadata["truncated"] is True
 
+    # the shared run options: --resume OUTPUT_DIR continues with the saved config (nothing left to do),
+    # --debug is accepted after the subcommand, and a GPU device is refused
+    before = final.read_bytes()
+    again = CliRunner().invoke(build_cli(), ["data", "run", "--resume", str(tmp_path / "out"), "--debug"])
+    assert again.exit_code == 0, again.output
+    assert f"stats: {tmp_path / 'out'}/stats.json" in again.output and final.read_bytes() == before
+    gpu = CliRunner().invoke(build_cli(),
+                             ["data", "run", "--resume", str(tmp_path / "out"), "--device", "cuda"])
+    assert gpu.exit_code != 0 and "run on the CPU" in str(gpu.exception)
+    empty = CliRunner().invoke(build_cli(), ["data", "run", "--resume", str(tmp_path)])
+    assert empty.exit_code != 0 and "no pipeline run there" in str(empty.exception)
+
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab1234567890.@-() +|x:\n")), max_size=80))

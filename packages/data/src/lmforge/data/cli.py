@@ -6,6 +6,8 @@ import json
 
 import click
 
+from lmforge.core.run_options import RunOptions, run_options
+
 
 @click.group("data")
 def data_group() -> None:
@@ -13,12 +15,7 @@ def data_group() -> None:
 
 
 @data_group.command("run")
-@click.option(
-    "--config", "config_path", required=True, type=click.Path(dir_okay=False), help="Pipeline TOML file."
-)
-@click.option(
-    "--set", "overrides", multiple=True, help="Override a config key, e.g. --set output.format=parquet"
-)
+@run_options
 @click.option(
     "--keep-going",
     is_flag=True,
@@ -31,17 +28,30 @@ def data_group() -> None:
     show_default=True,
     help="How a rerun tells that an input changed: size and mtime, or size and SHA-256.",
 )
-def run_command(config_path: str, overrides: tuple[str, ...], keep_going: bool, verify_inputs: str) -> None:
+def run_command(run: RunOptions, keep_going: bool, verify_inputs: str) -> None:
     """Run a pipeline: read, extract, filter, dedup, write, tokenize (resumable).
 
-    Exits non-zero naming step, shard and document when a step fails on an unexpected error."""
-    from lmforge.core import load_config
+    --config is the pipeline TOML; --resume OUTPUT_DIR continues the run there with its saved config
+    (a rerun with the same config resumes too: finished shards are skipped). The steps run on the CPU,
+    so --device takes auto or cpu. Exits non-zero naming step, shard and document when a step fails on
+    an unexpected error."""
+    from lmforge.core import LmforgeError, load_config
 
     from .pipeline import run_pipeline
     from .pipeline_config import PipelineConfig
     from .stats_report import format_table
 
-    cfg = load_config(PipelineConfig, config_path, overrides)
+    if run.device not in ("auto", "cpu"):
+        raise LmforgeError(f"--device {run.device}: pipeline steps run on the CPU (give auto or cpu)")
+    config = run.config
+    if run.resume is not None:
+        saved = run.resume / "config.toml"
+        if not saved.is_file():
+            raise LmforgeError(f"--resume {run.resume}: no pipeline run there (it has no config.toml)")
+        config = config or saved
+    if config is None:
+        raise LmforgeError("give the pipeline with --config FILE (or --resume OUTPUT_DIR)")
+    cfg = load_config(PipelineConfig, config, run.overrides)
     stats = run_pipeline(cfg, keep_going=keep_going, verify_inputs=verify_inputs)
     click.echo(format_table(stats))
     click.echo(f"stats: {cfg.output_dir}/stats.json")
