@@ -75,3 +75,21 @@ def test_a_second_writer_of_one_tokenizer_folder_is_refused(corpus_file, tmp_pat
         assert not (out / "vocab.json").exists()
     finally:
         holder.communicate("", timeout=60)
+
+
+def test_train_takes_the_shared_run_options(corpus_file, tmp_path):
+    (tmp_path / "tok.toml").write_text(f'inputs = ["{corpus_file}"]\nvocab_size = 300\nworkers = 1\n')
+    out = tmp_path / "tok"
+    # --config, a flag, --set (wins over both) and --debug after the subcommand
+    run(["tokenize", "train", "--config", str(tmp_path / "tok.toml"), "--vocab-size", "320",
+         "--out", str(out), "--set", "vocab_size=310", "--debug"])
+    assert load_tokenizer(out).vocab_size == 310
+    saved = (out / "train_config.toml").read_text()
+    assert "vocab_size = 310" in saved and str(corpus_file) in saved
+    # --resume on a finished folder does nothing; on a folder whose files were lost it trains again
+    assert "nothing to do" in run(["tokenize", "train", "--resume", str(out)])
+    (out / "vocab.json").unlink()
+    assert "saved to" in run(["tokenize", "train", "--resume", str(out)])
+    assert load_tokenizer(out).vocab_size == 310
+    gpu = CliRunner().invoke(build_cli(), ["tokenize", "train", "--resume", str(out), "--device", "cuda"])
+    assert gpu.exit_code != 0 and "train on the CPU" in str(gpu.exception)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from lmforge.core.run_options import RunOptions, run_options
+
 _input = click.option("--input", "inputs", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
                       required=True, help="Text file (repeat for several).")
 
@@ -16,45 +18,93 @@ def tokenize_group() -> None:
     """Train tokenizers, encode text to token files, measure compression."""
 
 
+# each flag, when given, sets one key of TokenizerTrainConfig (after --config, before --set)
+_TRAIN_FLAGS = {"inputs": "inputs", "vocab_size": "vocab_size", "specials": "special_tokens", "out": "out",
+                "part": "type", "pattern": "pattern", "workers": "workers", "trainer": "trainer"}
+
+
 @tokenize_group.command("train")
-@_input
+@run_options
+@click.option("--input", "inputs", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="Text file (repeat for several).")
 @click.option("--vocab-size", type=int, default=None,
               help="Vocabulary size (bpe: bytes + specials + merges).")
-@click.option("--special-token", "specials", multiple=True, help="Special token (repeatable).",
-              default=["<|endoftext|>"], show_default=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--type", "part", default="bpe", show_default=True,
-              help="Tokenizer part: bpe, char, word, byte.")
-@click.option("--pattern", default="gpt2", show_default=True,
-              help="bpe pre-tokenization: gpt2, cl100k or a regex.")
+@click.option("--special-token", "specials", multiple=True,
+              help="Special token (repeatable; default <|endoftext|>).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The tokenizer folder to write.")
+@click.option("--type", "part", default=None, help="Tokenizer part: bpe (default), char, word, byte.")
+@click.option("--pattern", default=None, help="bpe pre-tokenization: gpt2 (default), cl100k or a regex.")
 @click.option("--workers", type=int, default=None, help="Pre-tokenization processes (default: all cores).")
-@click.option("--trainer", default="python", show_default=True,
-              help="bpe trainer: python (the reference) or numba (same merges, compiled merge loop).")
-def train_cmd(inputs, vocab_size, specials, out, part, pattern, workers, trainer) -> None:
-    """Train a tokenizer on text files and save it to --out."""
-    from lmforge.core import LmforgeError, get_part, lock_dir
+@click.option("--trainer", default=None,
+              help="bpe trainer: python (the reference, default) or numba (same merges, compiled loop).")
+def train_cmd(run: RunOptions, **flags) -> None:
+    """Train a tokenizer on text files and save it to --out.
 
-    specials = list(specials)
-    start = time.perf_counter()
-    missing = [str(p) for p in inputs if not Path(p).is_file()]
+    The settings are a TokenizerTrainConfig (--config FILE, --set key=value; the flags set the same
+    keys). The folder records them in train_config.toml: --resume DIR trains again with them unless DIR
+    already holds the finished tokenizer. Training runs on the CPU (--device auto or cpu)."""
+    from lmforge.core import LmforgeError, config_to_toml, get_part, load_config, lock_dir
+
+    from .base import load_tokenizer
+    from .train_config import SAVED_NAME, TokenizerTrainConfig
+
+    if run.device not in ("auto", "cpu"):
+        raise LmforgeError(f"--device {run.device}: tokenizers train on the CPU (give auto or cpu)")
+    config = run.config
+    if run.resume is not None:
+        saved = run.resume / SAVED_NAME
+        if not saved.is_file():
+            raise LmforgeError(f"--resume {run.resume}: no tokenizer training there (no {SAVED_NAME})")
+        config = config or saved
+    given = [f"{key}={_toml_value(flags[flag])}" for flag, key in _TRAIN_FLAGS.items()
+             if flags[flag] not in (None, ())]
+    cfg = load_config(TokenizerTrainConfig, config, [*given, *run.overrides])
+    if not cfg.inputs or cfg.out is None:
+        raise LmforgeError("give the text files (--input) and the tokenizer folder (--out)")
+    out = Path(cfg.out)
+    missing = [p for p in cfg.inputs if not Path(p).is_file()]
     if missing:  # checked before the output folder is created or locked
         raise LmforgeError(f"training file not found: {missing[0]}")
+    if cfg.type in ("bpe", "bpe-tiktoken", "bpe-hf") and cfg.vocab_size is None:
+        raise LmforgeError("--vocab-size is required for bpe")
+    if run.resume is not None and (out / SAVED_NAME).is_file() and _finished(out, load_tokenizer):
+        click.echo(f"{out} already holds the finished tokenizer; nothing to do")
+        return
+    start = time.perf_counter()
     lock_dir(out, "tokenizer output directory")  # held until the command ends: one writer per folder
-    if part in ("bpe", "bpe-tiktoken", "bpe-hf"):
-        if vocab_size is None:
-            raise LmforgeError("--vocab-size is required for bpe")
-        train = get_part("bpe_trainer", trainer)
-        vocab, merges = train(list(inputs), vocab_size, specials, pattern=pattern, workers=workers,
-                              progress=True)
-        tok = get_part("tokenizer", part)(vocab, merges, specials, pattern=pattern)
-    elif part == "byte":
+    specials = list(cfg.special_tokens)
+    if cfg.type in ("bpe", "bpe-tiktoken", "bpe-hf"):
+        train = get_part("bpe_trainer", cfg.trainer)
+        vocab, merges = train(list(cfg.inputs), cfg.vocab_size, specials, pattern=cfg.pattern,
+                              workers=cfg.workers, progress=True)
+        tok = get_part("tokenizer", cfg.type)(vocab, merges, specials, pattern=cfg.pattern)
+    elif cfg.type == "byte":
         tok = get_part("tokenizer", "byte")(specials)
     else:
-        max_units = None if vocab_size is None else max(vocab_size - 1 - len(specials), 0)
-        tok = get_part("tokenizer", part).train(list(inputs), specials, max_units=max_units)
+        max_units = None if cfg.vocab_size is None else max(cfg.vocab_size - 1 - len(specials), 0)
+        tok = get_part("tokenizer", cfg.type).train(list(cfg.inputs), specials, max_units=max_units)
     tok.save(out)
-    click.echo(f"{part} tokenizer with {tok.vocab_size} tokens saved to {out} "
+    (out / SAVED_NAME).write_text(config_to_toml(cfg))  # last: its presence means the folder is complete
+    click.echo(f"{cfg.type} tokenizer with {tok.vocab_size} tokens saved to {out} "
                f"({time.perf_counter() - start:.1f} s)")
+
+
+def _toml_value(value) -> str:
+    """A flag's value as the text of a --set override (lists and paths as TOML)."""
+    import json
+
+    if isinstance(value, list | tuple):
+        return json.dumps([str(v) for v in value])
+    return str(value)
+
+
+def _finished(folder: Path, load_tokenizer) -> bool:
+    try:
+        load_tokenizer(folder)
+    except Exception:  # an unfinished or damaged folder is trained again
+        return False
+    return True
 
 
 @tokenize_group.command("encode")
