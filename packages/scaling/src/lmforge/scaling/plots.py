@@ -135,11 +135,10 @@ def plot_contours(parametric, path: Path) -> Path:
 def plot_all(table, out_dir: str | Path, bootstrap: int = 100, extrapolate_to: float = 1e24) -> list[Path]:
     import warnings
 
-    from lmforge.core import LmforgeError
+    from lmforge.core import LmforgeError, get_part
 
-    from .isoflops import IsoFlopsLaw
-    from .parametric import ParametricLaw
-
+    # the laws come from the registry, so a plugin's replacement of either is what gets drawn
+    IsoFlopsLaw, ParametricLaw = get_part("scaling_law", "isoflops"), get_part("scaling_law", "parametric")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
