@@ -40,6 +40,6 @@ def run(cfg: GRPOConfig, task: TaskConfig, policy_dir: str, stage_dir: Path, see
                     "curves": str(run_dir / "curves.png")},
         "figures": figures,
         "parts": [("task", task.name), ("rl_loss", part_name(cfg.loss)),
-                  *(("reward", part_name(r)) for r in cfg.rewards), ("reward", cfg.eval_reward),
+                  *(("reward", r) for r in dict.fromkeys([*map(part_name, cfg.rewards), cfg.eval_reward])),
                   ("rollout_engine", part_name(cfg.rollout.engine))],
     }
