@@ -2,6 +2,7 @@
 
 import pytest
 
+from lmforge.align.tasks.base import task_problems
 from lmforge.core import ConfigError
 from lmforge.recipe.config import deep_merge, load_recipe
 from lmforge.recipe.runner import STAGES, fingerprint
@@ -25,6 +26,9 @@ def test_every_size_loads_with_the_default_pipeline():
         assert cfg.dir == f"runs/recipe-{size}"
         assert [d.name for d in cfg.data.dedup] == ["exact_line", "minhash"]
         assert "gopher" in [f.name for f in cfg.data.filters]
+        # the preset's task options are ones the task part takes (config loading cannot check a dict)
+        problems = task_problems(cfg.task, "eval", 0, size=2)
+        assert len(problems) == 2 and all(p.prompt and p.answer for p in problems)
     assert "classifier" in [f.name for f in load_recipe("laptop").data.filters]
 
 

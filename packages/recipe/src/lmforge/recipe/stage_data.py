@@ -32,7 +32,10 @@ DEFAULT_PIPELINE = {
 def run(cfg: PipelineConfig, warcs: list[str], stage_dir: Path, log) -> dict:
     cfg = dataclasses.replace(cfg, output_dir=str(stage_dir / "pipeline"),
                               input=InputConfig(paths=list(warcs), format=cfg.input.format),
-                              tokenize=TokenizeConfig(tokenizer_dir=None))
+                              tokenize=TokenizeConfig(tokenizer_dir=None),
+                              # stats.json counts documents, not characters: the report reads the
+                              # filtered documents of stage1/, which the pipeline deletes otherwise
+                              keep_intermediate=True)
     log(f"filters: {', '.join(f.name for f in cfg.filters) or 'none'}; "
         f"dedup: {', '.join(d.name for d in cfg.dedup) or 'none'}")
     stats = run_pipeline(cfg)

@@ -117,8 +117,7 @@ def task_samples(policy_dir: str, results: dict, n: int, device: str) -> list[di
     from lmforge.model import generate
 
     task = results["sft"]["inputs"]["task"]
-    opts = {"max_operand": task["max_operand"], "ops": task["ops"]} if task["name"] == "arithmetic" else {}
-    problems = make_problems(task["name"], "eval", n, results["_seed"], **opts)
+    problems = make_problems(task["name"], "eval", n, results["_seed"], **task["options"])
     policy = load_saved_policy(policy_dir, device)
     tok = policy.tokenizer
     outs = generate(policy.model, [tok.encode(p.prompt) for p in problems], max_new_tokens=32, temperature=0,

@@ -13,7 +13,7 @@ from lmforge.align.config import GRPOConfig, PolicyConfig, TaskConfig
 from lmforge.align.loops.grpo import run_grpo
 from lmforge.core import read_metrics
 
-from .stage_sft import evals
+from .stage_sft import evals, part_name
 
 
 def run(cfg: GRPOConfig, task: TaskConfig, policy_dir: str, stage_dir: Path, seed: int, device: str,
@@ -22,7 +22,7 @@ def run(cfg: GRPOConfig, task: TaskConfig, policy_dir: str, stage_dir: Path, see
         cfg, policy=PolicyConfig(source="lmforge", path=policy_dir), task=task,
         run=dataclasses.replace(cfg.run, out=str(stage_dir), name="run", seed=seed, device=device,
                                 resume=None))
-    log(f"GRPO ({cfg.loss}) for {cfg.steps} steps, {cfg.rollout.prompts_per_step} prompts x "
+    log(f"GRPO ({part_name(cfg.loss)}) for {cfg.steps} steps, {cfg.rollout.prompts_per_step} prompts x "
         f"{cfg.rollout.group_size} samples")
     run_dir = run_grpo(cfg)
     ev = evals(run_dir)
@@ -39,5 +39,7 @@ def run(cfg: GRPOConfig, task: TaskConfig, policy_dir: str, stage_dir: Path, see
         "outputs": {"run_dir": str(run_dir), "policy_dir": str(run_dir / "final"),
                     "curves": str(run_dir / "curves.png")},
         "figures": figures,
-        "parts": [("rl_loss", cfg.loss), ("reward", cfg.reward), ("rollout_engine", cfg.rollout.engine)],
+        "parts": [("task", task.name), ("rl_loss", part_name(cfg.loss)),
+                  *(("reward", r) for r in dict.fromkeys([*map(part_name, cfg.rewards), cfg.eval_reward])),
+                  ("rollout_engine", part_name(cfg.rollout.engine))],
     }

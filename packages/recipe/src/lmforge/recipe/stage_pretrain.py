@@ -55,8 +55,7 @@ def train_config(cfg: PretrainStageConfig, model: dict, tokens: str, tok_dir: st
 def measured_flops_per_s(cfg: PretrainStageConfig, conf, tokens: str, tok_dir: str, stage_dir: Path,
                          seed: int, device: str) -> float:
     """Training FLOP/s of ``conf``'s shape over the second half of a short run."""
-    from lmforge.model import train
-    from lmforge.model.accounting import flops_per_token
+    from lmforge.model import flops_per_token, train
 
     steps = cfg.calibration_steps
     tc = train_config(cfg, conf.model, tokens, tok_dir, stage_dir, f"calibrate-{conf.params}", seed, device,
@@ -68,8 +67,7 @@ def measured_flops_per_s(cfg: PretrainStageConfig, conf, tokens: str, tok_dir: s
 
 
 def run(cfg: PretrainStageConfig, tok: dict, stage_dir: Path, seed: int, device: str, log) -> dict:
-    from lmforge.model import train
-    from lmforge.model.accounting import flops_per_token
+    from lmforge.model import flops_per_token, train
     from lmforge.tokenize import load_tokenizer
 
     tokens, tok_dir = tok["outputs"]["tokens"], tok["outputs"]["tokenizer_dir"]

@@ -9,9 +9,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from lmforge.align.config import PolicyConfig, SFTConfig, TaskConfig
+from lmforge.align.config import PolicyConfig, SFTConfig, TaskConfig, part_ref
 from lmforge.align.loops.sft import run_sft
 from lmforge.core import read_metrics
+
+
+def part_name(value) -> str:
+    """The name of a part reference (a ``PartRef``, a name or a table), for the report's part list."""
+    return part_ref(value)[0]
 
 
 def evals(run_dir: Path) -> list[dict]:
@@ -34,5 +39,6 @@ def run(cfg: SFTConfig, task: TaskConfig, policy_dir: str, stage_dir: Path, seed
         "figures": {"held-out accuracy before": ev[0]["eval_accuracy"], "held-out accuracy after":
                     ev[-1]["eval_accuracy"], "answer format followed after": ev[-1].get("eval_format"),
                     "steps": cfg.steps},
-        "parts": [("reward", cfg.reward), ("rollout_engine", "torch")],
+        "parts": [("task", task.name), ("reward", cfg.reward),
+                  ("rollout_engine", part_name(cfg.eval_engine or "torch"))],
     }
