@@ -22,7 +22,7 @@ SCRIPT = textwrap.dedent('''
 
     @hookimpl
     def register_doc_filters(register):
-        register("slow_for_test", lambda: Slow())
+        register("slow_for_test", Slow)
 
     plugin = types.ModuleType("slowtest")
     plugin.register_doc_filters = register_doc_filters

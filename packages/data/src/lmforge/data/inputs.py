@@ -24,6 +24,8 @@ def list_input_files(patterns: list[str]) -> list[Path]:
     files: set[Path] = set()
     for pattern in patterns:
         matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            raise ConfigError(f"input.paths: {pattern!r} matches no file")
         for m in matches:
             p = Path(m)
             if p.is_dir():
