@@ -6,9 +6,9 @@ from lmforge.core import get_part
 
 
 def reference(q, k, v, is_causal):
-    s_q, s_k = q.shape[-2], k.shape[-2]
-    mask = torch.ones(s_q, s_k, dtype=torch.bool).tril(s_k - s_q) if is_causal else None
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    # the attention contract's causal convention is torch's: query i sees keys 0..i (top-left), also
+    # when there are fewer queries than keys (the kernels hand those calls to SDPA)
+    return F.scaled_dot_product_attention(q, k, v, is_causal=is_causal)
 
 
 def run_and_grad(fn, q, k, v, d_out):

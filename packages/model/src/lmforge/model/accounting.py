@@ -32,13 +32,33 @@ BLOCK_PREFIX = "layers.0"
 
 
 def _key(cfg) -> tuple:
-    """A hashable copy of a ``ModelConfig`` (or any dataclass with its fields), for the caches."""
+    """A hashable copy of a ``ModelConfig`` (or any dataclass with its fields), for the caches, with each
+    part that declares a ``reference`` replaced by that reference (see ``_measured_part``)."""
     from .config import ModelConfig
 
     if not isinstance(cfg, ModelConfig):
         names = {f.name for f in dataclasses.fields(ModelConfig)}
         cfg = ModelConfig(**{k: v for k, v in vars(cfg).items() if k in names})
-    return tuple(dataclasses.asdict(cfg).items())
+    parts = {kind: _measured_part(kind, getattr(cfg, kind))
+             for kind in ("attention", "norm", "ffn", "position")}
+    return tuple(dataclasses.asdict(dataclasses.replace(cfg, **parts)).items())
+
+
+def _measured_part(kind: str, name: str) -> str:
+    """The part whose module is measured in place of ``name``: its declared reference, if it has one.
+
+    Measuring runs the model on the meta device, where kernels outside torch (Triton's) cannot run,
+    and FlopCounterMode sees only aten ops, so a fused kernel would count as zero FLOPs. A part with a
+    ``reference`` computes the same thing (``lmforge parity`` checks it), so its math is the reference's;
+    activation memory is the reference's too, an upper bound for a fused kernel (the safe side for a
+    memory check). A part with no reference, such as a third-party FFN, is measured itself."""
+    from lmforge.core import get_registry
+
+    registry, seen = get_registry(), {name}
+    while (ref := registry.part(kind, name).reference) is not None and ref not in seen:
+        seen.add(ref)
+        name = ref
+    return name
 
 
 def _build(key: tuple, num_layers: int = 1, context_length: int | None = None, dtype=None):

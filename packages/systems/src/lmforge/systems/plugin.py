@@ -20,14 +20,12 @@ def register_norms(register):
 
 @hookimpl
 def register_attention(register):
-    # Ablations, not reference-equal: with is_causal and fewer queries than keys they align the last
-    # query with the last key, where the reference (like torch) aligns the first with the first
-    # (`lmforge parity` found it); equal whenever s_q == s_k, which is how the model calls them.
-    register("flash2_torch", _K + "flash2_torch:flash2_torch", ablation_of="reference",
-             description="FlashAttention-2, tiled in PyTorch (saves only O and logsumexp); "
-                         "causal bottom-right.")
-    register("flash2_triton", _K + "flash2_triton:flash2_triton", ablation_of="reference",
-             description="FlashAttention-2 with Triton forward and backward kernels; causal bottom-right.")
+    # `lmforge parity` found the kernels' causal alignment differing from the reference's when there
+    # are fewer queries than keys; attention_layout now sends those calls to SDPA, so they are equal.
+    register("flash2_torch", _K + "flash2_torch:flash2_torch", reference="reference",
+             description="FlashAttention-2, tiled in PyTorch (saves only O and logsumexp).")
+    register("flash2_triton", _K + "flash2_triton:flash2_triton", reference="reference",
+             description="FlashAttention-2 with Triton forward and backward kernels.")
 
 
 PARALLEL_BACKENDS = {  # name -> (import string, description)

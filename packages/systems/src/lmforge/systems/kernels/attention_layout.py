@@ -21,14 +21,17 @@ def run_flattened(function, q, k, v, mask=None, is_causal=False):
     """Call ``function.apply(q3, k3, v3, is_causal)`` on (batch*heads, seq, dim) views.
 
     An explicit mask is not something a FlashAttention kernel takes; such calls go to PyTorch's SDPA
-    (a boolean mask keeps positions where it is True, as in the model's reference attention).
+    (a boolean mask keeps positions where it is True, as in the model's reference attention). So does a
+    causal call with fewer or more queries than keys: the kernels align the last query with the last
+    key, while the reference (and torch) align the first with the first; the model only makes causal
+    calls with equal lengths (a KV cache passes an explicit mask), which the kernels take.
     """
     k, v = match_kv_heads(q, k, v)
-    if mask is not None:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=False)
-    lead = q.shape[:-2]
     s_q, d = q.shape[-2:]
     s_k = k.shape[-2]
+    if mask is not None or (is_causal and s_q != s_k):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None and is_causal)
+    lead = q.shape[:-2]
     out = function.apply(q.reshape(-1, s_q, d), k.reshape(-1, s_k, d), v.reshape(-1, s_k, v.shape[-1]),
                          bool(is_causal))
     return out.reshape(*lead, s_q, v.shape[-1])
