@@ -9,12 +9,12 @@ from .locking import DirectoryLockedError, DirLock, lock_dir
 from .metrics import JsonlLogger, read_metrics, truncate_metrics
 from .plugins import get_host, get_part, get_registry, hookimpl, part_names, reset_host
 from .registry import Part, Registry
-from .runs import atomic_open, atomic_write, new_run_dir, save_config
+from .runs import atomic_open, atomic_write, file_sha256, new_run_dir, save_config
 
 __all__ = [
     "ConfigError", "ContractError", "DirLock", "DirectoryLockedError", "DocFilter", "DuplicatePartError",
     "JsonlLogger", "LmforgeError", "ParityResult", "Part", "PartRef", "Registry", "UnknownPartError",
-    "atomic_open", "atomic_write", "build_part", "config_to_dict", "config_to_toml", "get_host", "get_part",
-    "get_registry", "hookimpl", "lazy_exports", "load_config", "lock_dir", "new_run_dir", "part_names",
-    "read_metrics", "reset_host", "save_config", "truncate_metrics",
+    "atomic_open", "atomic_write", "build_part", "config_to_dict", "config_to_toml", "file_sha256",
+    "get_host", "get_part", "get_registry", "hookimpl", "lazy_exports", "load_config", "lock_dir",
+    "new_run_dir", "part_names", "read_metrics", "reset_host", "save_config", "truncate_metrics",
 ]

@@ -80,3 +80,14 @@ def save_config(cfg: Any, run_dir: str | Path) -> Path:
     path = Path(run_dir) / "config.toml"
     atomic_write(path, config_to_toml(cfg))
     return path
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 (hex) of a file's bytes, read in 1 MiB blocks (checkpoints and token files are GBs)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -18,7 +18,6 @@ records in ``stats.json``.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import multiprocessing
 import os
@@ -27,7 +26,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from lmforge.core import LmforgeError, atomic_write
+from lmforge.core import LmforgeError, atomic_write, file_sha256
 
 TASKS = {"nsfw": ("nsfw", "non-nsfw"), "toxic": ("toxic", "non-toxic"), "quality": ("wiki", "cc")}
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -221,14 +220,6 @@ def _train_in_fresh_process(train_file: str, out_file: str, seed: int, opts: dic
         raise LmforgeError(f"fastText training failed (exit code {proc.exitcode}); see the error above")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def train_classifier(
     task: str,
     data: str | Path | None = None,
@@ -258,7 +249,7 @@ def train_classifier(
         rows, skipped = load_labelled(data, text_column, label_column, label_map)
         source = {
             "file": str(data),
-            "sha256": _sha256(Path(data)),
+            "sha256": file_sha256(Path(data)),
             "rows": len(rows),
             "skipped": skipped,
             "text_column": text_column,

@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from lmforge.core import ConfigError
+from lmforge.core import ConfigError, file_sha256
 
 VERIFY_MODES = ("stat", "hash")
 
@@ -83,11 +83,7 @@ def input_signature(path: Path, mode: str = "stat") -> dict[str, int | str]:
     if mode == "stat":
         return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
     if mode == "hash":
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        return {"size": st.st_size, "sha256": h.hexdigest()}
+        return {"size": st.st_size, "sha256": file_sha256(path)}
     raise ConfigError(f"verify_inputs must be one of {', '.join(VERIFY_MODES)}, got {mode!r}")
 
 

@@ -8,11 +8,10 @@ manifests) and is not trusted either.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-from lmforge.core import atomic_write
+from lmforge.core import atomic_write, file_sha256
 
 from .checkpoint import CheckpointError
 
@@ -23,17 +22,9 @@ MANIFEST = "manifest.json"
 _VERIFIED: set[tuple[str, int, int]] = set()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_manifest(folder: Path) -> None:
     """Record every file in ``folder`` (call when all of them, from every rank, are written)."""
-    files = {p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
+    files = {p.name: {"size": p.stat().st_size, "sha256": file_sha256(p)}
              for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}
     atomic_write(folder / MANIFEST, json.dumps({"format": 1, "files": files}, indent=1))
 
@@ -67,7 +58,7 @@ def verify_checkpoint(folder: Path, names: list[str] | None = None) -> None:
         if stat.st_size != want["size"]:
             raise CheckpointError(f"checkpoint {folder}: {name} holds {stat.st_size} bytes, its manifest "
                                   f"says {want['size']} (truncated or overwritten)")
-        if _sha256(path) != want["sha256"]:
+        if file_sha256(path) != want["sha256"]:
             raise CheckpointError(f"checkpoint {folder}: {name} does not match its sha256 in {MANIFEST} "
                                   "(the file is corrupt)")
         _VERIFIED.add(key)

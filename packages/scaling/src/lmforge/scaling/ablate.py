@@ -13,14 +13,13 @@ answered from the ledger.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lmforge.core import LmforgeError, atomic_write, read_metrics
+from lmforge.core import LmforgeError, atomic_write, file_sha256, read_metrics
 
 from .experiment import Experiment
 from .lab import Lab
@@ -50,11 +49,7 @@ def sidecar(path: Path) -> dict[str, Any]:
 
 
 def content_id(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+    return file_sha256(path)[:16]
 
 
 def stage(path: str | Path, work: Path) -> Path:
