@@ -25,6 +25,7 @@ from typing import TypeVar
 import click
 
 from .config import load_config
+from .errors import LmforgeError
 
 T = TypeVar("T")
 
@@ -39,6 +40,21 @@ class RunOptions:
     def load(self, cls: type[T]) -> T:
         """``cls`` from the ``--config`` file (or its defaults) with the ``--set`` overrides applied."""
         return load_config(cls, self.config, self.overrides)
+
+    def cpu_only(self, why: str) -> None:
+        """Refuse a GPU ``--device`` for a command whose work runs on the CPU; ``why`` says so."""
+        if self.device not in ("auto", "cpu"):
+            raise LmforgeError(f"--device {self.device}: {why} (give auto or cpu)")
+
+    def config_or_saved(self, saved_name: str, what: str) -> Path | None:
+        """``--config``; with ``--resume DIR`` and no ``--config``, the config the run saved as
+        ``DIR/saved_name`` (a DIR without it holds no ``what``: an error)."""
+        if self.resume is None:
+            return self.config
+        saved = self.resume / saved_name
+        if not saved.is_file():
+            raise LmforgeError(f"--resume {self.resume}: no {what} there (no {saved_name})")
+        return self.config or saved
 
 
 def run_options(fn):

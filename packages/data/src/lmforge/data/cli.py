@@ -41,14 +41,8 @@ def run_command(run: RunOptions, keep_going: bool, verify_inputs: str) -> None:
     from .pipeline_config import PipelineConfig
     from .stats_report import format_table
 
-    if run.device not in ("auto", "cpu"):
-        raise LmforgeError(f"--device {run.device}: pipeline steps run on the CPU (give auto or cpu)")
-    config = run.config
-    if run.resume is not None:
-        saved = run.resume / "config.toml"
-        if not saved.is_file():
-            raise LmforgeError(f"--resume {run.resume}: no pipeline run there (it has no config.toml)")
-        config = config or saved
+    run.cpu_only("pipeline steps run on the CPU")
+    config = run.config_or_saved("config.toml", "pipeline run")
     if config is None:
         raise LmforgeError("give the pipeline with --config FILE (or --resume OUTPUT_DIR)")
     cfg = load_config(PipelineConfig, config, run.overrides)

@@ -49,14 +49,8 @@ def train_cmd(run: RunOptions, **flags) -> None:
     from .base import load_tokenizer
     from .train_config import SAVED_NAME, TokenizerTrainConfig
 
-    if run.device not in ("auto", "cpu"):
-        raise LmforgeError(f"--device {run.device}: tokenizers train on the CPU (give auto or cpu)")
-    config = run.config
-    if run.resume is not None:
-        saved = run.resume / SAVED_NAME
-        if not saved.is_file():
-            raise LmforgeError(f"--resume {run.resume}: no tokenizer training there (no {SAVED_NAME})")
-        config = config or saved
+    run.cpu_only("tokenizers train on the CPU")
+    config = run.config_or_saved(SAVED_NAME, "tokenizer training")
     given = [f"{key}={_toml_value(flags[flag])}" for flag, key in _TRAIN_FLAGS.items()
              if flags[flag] not in (None, ())]
     cfg = load_config(TokenizerTrainConfig, config, [*given, *run.overrides])
