@@ -179,9 +179,8 @@ def test_a_second_run_on_the_same_output_dir_is_refused(tmp_path):
     src = _jsonl(tmp_path / "in" / "a.jsonl", "a", 3)
     (tmp_path / "out").mkdir()
     holder = subprocess.Popen(  # another process with a run in progress
-        [sys.executable, "-c", "import sys; from lmforge.data.locking import output_dir_lock\n"
-         f"with output_dir_lock({str(tmp_path / 'out')!r}):\n"
-         "    print('held', flush=True); sys.stdin.read()"],
+        [sys.executable, "-c", "import sys; from lmforge.core import lock_dir\n"
+         f"lock = lock_dir({str(tmp_path / 'out')!r}); print('held', flush=True); sys.stdin.read()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

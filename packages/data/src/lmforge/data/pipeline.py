@@ -30,10 +30,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lmforge.core import ConfigError, LmforgeError, atomic_write, config_to_dict, get_part, save_config
+from lmforge.core import (
+    ConfigError,
+    LmforgeError,
+    atomic_write,
+    config_to_dict,
+    get_part,
+    lock_dir,
+    save_config,
+)
 
 from .inputs import check_output_location, input_signature, inside, list_input_files, shard_name
-from .locking import output_dir_lock
 from .pipeline_config import PipelineConfig
 from .shard_worker import ShardJob, build_steps, process_shard, shard_output
 
@@ -172,8 +179,7 @@ def run_pipeline(
     ``keep_going`` finishes the other shards before failing; ``verify_inputs`` is ``stat`` (size and
     mtime) or ``hash`` (size and SHA-256) for deciding whether an input changed since its marker."""
     plan = _validate(cfg, verify_inputs)
-    plan.out.mkdir(parents=True, exist_ok=True)
-    with output_dir_lock(plan.out):
+    with lock_dir(plan.out, "pipeline output directory"):  # created if missing; one run at a time
         _check_same_run(plan.out, plan.config)
         save_config(cfg, plan.out)
         done = _finished_stats(plan)
