@@ -31,7 +31,7 @@ def test_dashboard_lists_runs_in_headless_chromium(lab):
     ids = [client.submit({**SHAPE, "d_model": w}, flops=c)["id"] for c in (1e12, 1e13) for w in (16, 32, 64)]
     client.wait(ids, timeout=60)
 
-    dom = dump_dom(f"{server.url}/?key={key}")
+    dom = dump_dom(f"{server.url}/#key={key}")
     rows = re.findall(r'<tr id="run-(\d+)">(.*?)</tr>', dom, re.S)
     assert sorted(int(i) for i, _ in rows) == ids
     assert all('class="status-done">done<' in row for _, row in rows)
@@ -39,9 +39,12 @@ def test_dashboard_lists_runs_in_headless_chromium(lab):
     assert f'<span id="budget-used">{budget["used"]:.3e}</span>' in dom
     assert f'<span id="budget-left">{budget["left"]:.3e}</span>' in dom
     assert re.search(r'<span id="key-name">viewer</span>', dom)
-    assert re.search(r'<img id="isoflops"[^>]*src="/plot/isoflops.png\?key=', dom)
+    assert re.search(r'<img id="isoflops"[^>]*src="blob:[^"]*"[^>]*data-finished="6"', dom)
     png = client.http.get("/plot/isoflops.png")
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n" and len(png.content) > 10_000
 
-    # without a key the page is refused, like every other route
+    # without a key (or with a wrong one) the page shows no data, and a key in the query is not accepted
     assert "a valid API key is required" in dump_dom(f"{server.url}/")
+    wrong = dump_dom(f"{server.url}/#key=lmf_wrong")
+    assert "HTTP 401" in wrong and not re.findall(r'<tr id="run-', wrong)
+    assert client.http.get(f"/budget?key={key}", headers={"Authorization": ""}).status_code == 401

@@ -1,7 +1,8 @@
 """The HTTP API (FastAPI): every route needs an API key and sees only that key's experiments.
 
-The key travels as ``Authorization: Bearer KEY`` (or ``X-API-Key: KEY``); the dashboard page, which a
-browser opens by URL, may carry it as ``?key=KEY`` and hands it to its own requests as a header.
+The key travels as ``Authorization: Bearer KEY`` (or ``X-API-Key: KEY``), never in a URL's query. The
+dashboard page itself holds no data and is served to anyone; a browser opens it as ``/#key=KEY`` (the
+fragment never leaves the browser) and its script sends the key as a header.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _key_from(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    return request.headers.get("x-api-key") or request.query_params.get("key")
+    return request.headers.get("x-api-key")
 
 
 def caller(request: Request) -> dict[str, Any]:
@@ -132,7 +133,7 @@ def create_app(store: Store, backend: ExperimentBackend, dispatcher: Dispatcher 
             raise HTTPException(400, f"cannot predict from {len(rows)} finished runs: {e}") from None
 
     @app.get("/", response_class=HTMLResponse)
-    def dashboard(who: Caller) -> str:
+    def dashboard() -> str:  # a static page: every number on it comes from the authenticated API
         return (Path(__file__).parent / "dashboard.html").read_text()
 
     @app.get("/plot/isoflops.png")
