@@ -212,6 +212,7 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
     if cfg.compile:
         model = torch.compile(model)
     model = backend.wrap_model(model)
+    backend.grad_accum = cfg.train.grad_accum
     optimizer = backend.make_optimizer(model, setup.optimizer_factory(cfg))
     data_rng = np.random.default_rng([cfg.seed, backend.rank])
     start_step, tokens, elapsed = 0, 0, 0.0
@@ -307,7 +308,7 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
                 with contextlib.nullcontext() if final_micro else backend.no_sync(model):
                     with autocast():
                         loss = cross_entropy(model(x), y)
-                    (loss / cfg.train.grad_accum).backward()
+                    backend.backward(model, loss)
                 loss_sum += loss.detach()
             backend.after_backward(model)
             grad_norm = backend.clip_grad_norm(model, cfg.optimizer.grad_clip)
