@@ -104,6 +104,11 @@ class DeepSpeedBackend(DistributedBackend):
 
             # via importlib: the attribute deepspeed.comm.torch is shadowed by the torch module itself
             importlib.import_module("deepspeed.comm.torch").build_shm_op = lambda: None
+        if "WORLD_SIZE" not in os.environ:  # one process, not launched: a one-rank group, no MPI discovery
+            from .parity import free_port
+
+            os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1",
+                              MASTER_PORT=os.environ.get("MASTER_PORT", str(free_port())))
         deepspeed.init_distributed(dist_backend="nccl" if dev.type == "cuda" else "gloo",
                                    verbose=False)
         return dev
@@ -192,7 +197,12 @@ class DeepSpeedBackend(DistributedBackend):
         model.engine.save_checkpoint(str(directory))
 
     def load_checkpoint(self, directory, model: DeepSpeedModel, optimizer=None) -> None:
-        path, _ = model.engine.load_checkpoint(str(directory))
+        from deepspeed.runtime.zero.utils import ZeRORuntimeException
+
+        try:
+            path, _ = model.engine.load_checkpoint(str(directory))
+        except ZeRORuntimeException as e:  # another world size: the trainer reports a ValueError
+            raise ValueError(str(e)) from e
         if path is None:
             raise ValueError(f"{directory} holds no DeepSpeed checkpoint")
 

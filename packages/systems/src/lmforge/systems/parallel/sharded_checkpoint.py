@@ -61,10 +61,18 @@ def load(directory: str | Path, state: dict) -> None:
     dcp.load(state, checkpoint_id=str(directory))
 
 
-def consolidate(directory: str | Path, model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """The full weights of a sharded checkpoint as ``model``'s state dict (one process, no process
-    group; ``model`` may live on the meta device: only its names, shapes and ties are used). Every
-    ``model.*`` tensor is read whole, flattened ones are reshaped, tied names share the stored tensor."""
+def _read_whole(directory: str | Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a sharded checkpoint, whole, under ``model.<name>`` keys: DCP's format, or
+    DeepSpeed's native one (a folder with a ``latest`` tag file), read by DeepSpeed's zero_to_fp32."""
+    if Path(directory, "latest").is_file():
+        import contextlib
+        import sys
+
+        from .deepspeed_backend import DeepSpeedBackend
+
+        with contextlib.redirect_stdout(sys.stderr):  # zero_to_fp32 prints its progress
+            state = DeepSpeedBackend.checkpoint_to_state_dict(str(directory))
+        return {f"model.{k}": v for k, v in state.items()}
     import tempfile
 
     from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
@@ -72,7 +80,14 @@ def consolidate(directory: str | Path, model: torch.nn.Module) -> dict[str, torc
     with tempfile.TemporaryDirectory() as tmp:  # one process reads every shard of every tensor
         dcp_to_torch_save(str(directory), f"{tmp}/full.pt")
         stored = torch.load(f"{tmp}/full.pt", map_location="cpu", weights_only=True)
-    stored = _flatten_keys(stored)
+    return _flatten_keys(stored)
+
+
+def consolidate(directory: str | Path, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The full weights of a sharded checkpoint as ``model``'s state dict (one process, no process
+    group; ``model`` may live on the meta device: only its names, shapes and ties are used). Every
+    ``model.*`` tensor is read whole, flattened ones are reshaped, tied names share the stored tensor."""
+    stored = _read_whole(directory)
     persistent = set(model.state_dict())  # not the non-persistent buffers (RoPE tables)
     named = list(model.named_parameters(remove_duplicate=False)) + list(model.named_buffers())
     full, first_name = {}, {}
