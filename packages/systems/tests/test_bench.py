@@ -68,3 +68,21 @@ def test_fused_head_is_importable_from_package():
     w = torch.randn(10, 8)
     t = torch.randint(0, 10, (4,))
     assert torch.isfinite(systems.fused_linear_cross_entropy(h, w, t))
+
+
+@pytest.mark.distributed
+def test_cli_bench_scaleout_tiny(tmp_path):
+    """``lmforge systems bench --scaleout`` at tiny sizes: three before/after tables and their JSON."""
+    out = tmp_path / "scaleout.json"
+    result = CliRunner().invoke(build_cli(), ["systems", "bench", "--scaleout", "--d-model", "16", "--layers",
+                                              "1", "--accum", "2", "--steps", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "(1) checkpoint memory" in result.output and "(3) our FSDP" in result.output
+    r = json.loads(out.read_text())
+    gathered = [x for x in r["checkpoint"] if x["figure"] == "MiB gathered per rank"]
+    assert {x["backend"] for x in gathered} == {"fsdp", "zero1", "torch_fsdp2"}
+    assert all(x["before (full)"] > 0 and x["after (DCP)"] == 0 for x in gathered)  # DCP moves nothing
+    comm = {x["backend"]: x for x in r["comm"]}
+    assert comm["ddp_overlap"]["ratio"] == pytest.approx(2.0)  # two micro-steps, one sync with no_sync
+    assert [x["figure"] for x in r["prefetch"]] == ["step ms (median)", "sync share"]
+    assert all(x["before (no prefetch)"] > 0 and x["after (prefetch)"] > 0 for x in r["prefetch"])

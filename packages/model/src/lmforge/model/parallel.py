@@ -6,8 +6,9 @@ the trainer only ever talks to this interface, in this order::
 
     device = backend.setup(cfg.device)
     model = backend.wrap_model(model)
-    optimizer = backend.make_optimizer(model, optimizer_factory)
-    loop: forward/backward per micro-batch (all but the last inside backend.no_sync(model));
+    backend.grad_accum = micro-batches per step; optimizer = backend.make_optimizer(model, optimizer_factory)
+    loop: forward, backend.backward(model, loss) per micro-batch (all but the last inside
+          backend.no_sync(model));
           backend.after_backward(model); clip; optimizer.step()
     backend.all_reduce_mean(loss) for logging; backend.is_main decides who logs and checkpoints
     checkpoints: backend.full_state_dict(model) (full weights), or where backend.sharded_checkpoints,
@@ -33,6 +34,9 @@ class ParallelBackend:
     # True: checkpoints go through save_checkpoint/load_checkpoint (each rank writes its shards; loadable
     # at another world size) instead of full weights from full_state_dict plus per-rank optimizer files
     sharded_checkpoints: bool = False
+    # micro-batches per optimizer step, set by the trainer before make_optimizer (DeepSpeed accumulates
+    # itself and must know it when its engine is built)
+    grad_accum: int = 1
 
     def __init__(self, **options) -> None:
         if options:
@@ -56,6 +60,11 @@ class ParallelBackend:
                        optimizer_factory: Callable[..., torch.optim.Optimizer]) -> torch.optim.Optimizer:
         """``optimizer_factory(params)`` builds the optimizer; ZeRO-style backends shard around it."""
         return optimizer_factory(list(model.parameters()))
+
+    def backward(self, model: nn.Module, loss: torch.Tensor) -> None:
+        """Backward of one micro-batch's mean loss, scaled so that the step's gradient is the mean over
+        its ``grad_accum`` micro-batches (DeepSpeed's engine does the scaling itself)."""
+        (loss / self.grad_accum).backward()
 
     def no_sync(self, model: nn.Module) -> contextlib.AbstractContextManager:
         """Entered around forward and backward of every gradient-accumulation micro-step but the last:

@@ -37,6 +37,7 @@ from lmforge.core import truncate_metrics as _truncate
 
 from . import train_setup as setup
 from .checkpoint import CheckpointError, load_state_dict_checked
+from .checkpoint_manifest import shard_manifest, verify_shards
 from .data import get_batch
 from .losses import cross_entropy
 from .memory_check import check_memory
@@ -207,11 +208,16 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
 
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     model = TransformerLM.from_config(cfg.model).to(device)
+    if ckpt is not None and state.get("sharded"):  # before any rank reads a shard
+        if "shard_files" not in state:
+            raise CheckpointError(f"checkpoint {ckpt}: its shards have no checksums in trainer_state.json")
+        verify_shards(ckpt.parent / state["sharded"], state["shard_files"], backend.rank, backend.world_size)
     if ckpt is not None and not state.get("sharded"):
         load_state_dict_checked(model, load_model_weights(ckpt), str(ckpt))
     if cfg.compile:
         model = torch.compile(model)
     model = backend.wrap_model(model)
+    backend.grad_accum = cfg.train.grad_accum
     optimizer = backend.make_optimizer(model, setup.optimizer_factory(cfg))
     data_rng = np.random.default_rng([cfg.seed, backend.rank])
     start_step, tokens, elapsed = 0, 0, 0.0
@@ -269,6 +275,8 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
             # "latest" only ever names a step whose shards are all on disk
             shards = f"shards_{step:07d}"
             backend.save_checkpoint(run_dir / "checkpoints" / shards, model, optimizer)
+            # their checksums go into trainer_state.json, so the step folder's manifest covers them
+            shard_files = shard_manifest(run_dir / "checkpoints" / shards, backend.rank, backend.world_size)
         # full weights: every rank calls it (gathering shards is a collective)
         weights = {} if shards else _state_dict(backend, model)
         path = save_run_checkpoint(
@@ -276,7 +284,8 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
             optimizer_state={} if shards else optimizer.state_dict(), rng_state=capture_rng(data_rng),
             trainer_state={"step": step, "tokens": tokens, "time_s": logger.elapsed() if logger else 0.0,
                            "world_size": backend.world_size, "model": setup.model_config_dict(cfg),
-                           "budgets": {k: getattr(cfg.train, k) for k in BUDGETS}, "sharded": shards},
+                           "budgets": {k: getattr(cfg.train, k) for k in BUDGETS}, "sharded": shards,
+                           **({"shard_files": shard_files} if shards else {})},
             config_toml=config_to_toml(cfg), rank=backend.rank, is_main=backend.is_main,
             keep=cfg.train.keep_checkpoints)
         if shards and backend.is_main:  # drop shards whose step folder was rotated away
@@ -307,7 +316,7 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
                 with contextlib.nullcontext() if final_micro else backend.no_sync(model):
                     with autocast():
                         loss = cross_entropy(model(x), y)
-                    (loss / cfg.train.grad_accum).backward()
+                    backend.backward(model, loss)
                 loss_sum += loss.detach()
             backend.after_backward(model)
             grad_norm = backend.clip_grad_norm(model, cfg.optimizer.grad_clip)

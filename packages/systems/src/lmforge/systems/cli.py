@@ -39,9 +39,19 @@ def systems_group() -> None:
 @click.option("--device", default="auto", show_default=True)
 @click.option("--profile", is_flag=True, help="torch.profiler table + Chrome trace (+ NVTX ranges on CUDA).")
 @click.option("--out", default=".bench/systems/bench.json", show_default=True, help="JSON result path.")
+@click.option("--scaleout", is_flag=True,
+              help="Instead: 2-rank scale-out figures (checkpoint memory full vs sharded, bytes per step "
+                   "with/without no_sync, FSDP backward prefetch), before/after with ratios.")
+@click.option("--d-model", type=int, default=256, show_default=True, help="--scaleout model width")
+@click.option("--layers", type=int, default=4, show_default=True, help="--scaleout model depth")
+@click.option("--accum", type=int, default=4, show_default=True, help="--scaleout micro-batches per step")
 def bench_command(size, context, mode, dtype, compile_, attention, norm, checkpoint_activations, batch,
-                  warmup, steps, device, profile, out) -> None:
-    """Time forward / forward+backward / a training step; peak memory per phase."""
+                  warmup, steps, device, profile, out, scaleout, d_model, layers, accum) -> None:
+    """Time forward / forward+backward / a training step; peak memory per phase (or, with --scaleout,
+    the scale-out figures)."""
+    if scaleout:
+        _scaleout(d_model, layers, accum, steps, out)
+        return
     from .bench.model_bench import run_model_bench
     from .bench.timing import format_table
 
@@ -73,6 +83,20 @@ def bench_command(size, context, mode, dtype, compile_, attention, norm, checkpo
     if r.get("profile_top"):
         click.echo("\n".join(r["profile_top"]))
         click.echo(f"trace: {r['chrome_trace']}")
+    _save(r, out)
+
+
+def _scaleout(d_model: int, layers: int, accum: int, steps: int, out: str) -> None:
+    from .bench.scaleout_bench import run_scaleout_bench
+    from .bench.timing import format_table
+
+    r = run_scaleout_bench(d_model, layers, accum, steps)
+    click.echo(f"(1) checkpoint memory per rank, d_model {d_model}, {layers} layers, 2 ranks (gloo, CPU)")
+    click.echo(format_table(r["checkpoint"], list(r["checkpoint"][0])))
+    click.echo(f"\n(2) bytes to collectives per optimizer step, grad_accum {accum}, 2 ranks")
+    click.echo(format_table(r["comm"], list(r["comm"][0])))
+    click.echo(f"\n(3) our FSDP, backward prefetch (median of {steps} steps after 2 warm-up)")
+    click.echo(format_table(r["prefetch"], list(r["prefetch"][0])))
     _save(r, out)
 
 

@@ -3,18 +3,30 @@
 DeepSpeed wants the model and the optimizer in one ``deepspeed.initialize`` call, while the trainer
 wraps the model first and builds the optimizer second; so ``wrap_model`` returns a holder module and
 ``make_optimizer`` builds the engine and returns an optimizer facade whose ``step`` is ``engine.step()``.
-The trainer's plain ``loss.backward()`` works: DeepSpeed >= 0.18 hooks torch-style backward for ZeRO
-optimizers. On CPU it runs with ``DS_ACCELERATOR=cpu`` and gloo. Gradient clipping belongs to DeepSpeed
-(option ``gradient_clipping``); micro-batch accumulation is the trainer's, so DeepSpeed sees one
-micro-batch per step.
+On CPU it runs with ``DS_ACCELERATOR=cpu`` and gloo.
 
-Options: ``stage`` (1/2/3, default 2), ``gradient_clipping`` (default 0 = off), ``config`` (a dict merged
-into the DeepSpeed config), ``cpu_shm_comm`` (default False: DeepSpeed's shared-memory CPU all-reduce is
-a C++ op compiled on first use, ~3 minutes on a small machine; gloo is used instead).
+Gradient accumulation is DeepSpeed's own: ``gradient_accumulation_steps`` is the trainer's
+``grad_accum``, every micro-step goes through ``engine.backward`` (which divides the loss by it), and the
+micro-steps before the last run with the accumulation boundary off (``no_sync``), so ZeRO-1 reduces
+gradients once per step. ZeRO-2/3 partition gradients, so DeepSpeed reduce-scatters them after every
+micro-step unless ``coalesce`` (default true) keeps them local until the last micro-step and reduces them
+once (``engine.coalesce_grad_reduction``; full-size gradients live until then, as under DDP's no_sync).
+
+Clipping and the gradient norm are DeepSpeed's: ``clip_grad_norm(model, max_norm)`` sets its clipping
+threshold to the trainer's and returns the global norm of the reduced gradient partitions, computed the
+way ``engine.step()`` computes it (equal to ``engine.get_global_grad_norm()`` after the step).
+
+Checkpoints are DeepSpeed's native sharded ones (``engine.save_checkpoint``: each rank writes its ZeRO
+partition); they resume at the world size that wrote them (DeepSpeed refuses another).
+
+Options: ``stage`` (1/2/3, default 2), ``coalesce`` (default true), ``config`` (a dict merged into the
+DeepSpeed config), ``cpu_shm_comm`` (default False: DeepSpeed's shared-memory CPU all-reduce is a C++ op
+compiled on first use, ~3 minutes on a small machine; gloo is used instead).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
@@ -74,6 +86,16 @@ class EngineOptimizer:
 class DeepSpeedBackend(DistributedBackend):
     """DeepSpeed ZeRO stage 1/2/3 via deepspeed.initialize with our optimizer."""
 
+    sharded_checkpoints = True
+
+    def __init__(self, **options):
+        unknown = set(options) - {"stage", "coalesce", "config", "cpu_shm_comm"}
+        if unknown:
+            raise TypeError(f"the deepspeed backend does not know option(s) {sorted(unknown)} "
+                            "(clipping comes from optimizer.grad_clip)")
+        super().__init__(**options)
+        self._coalescing = None
+
     def setup(self, device: str) -> torch.device:
         dev = super().setup(device)
         deepspeed = import_deepspeed(dev.type)
@@ -82,6 +104,11 @@ class DeepSpeedBackend(DistributedBackend):
 
             # via importlib: the attribute deepspeed.comm.torch is shadowed by the torch module itself
             importlib.import_module("deepspeed.comm.torch").build_shm_op = lambda: None
+        if "WORLD_SIZE" not in os.environ:  # one process, not launched: a one-rank group, no MPI discovery
+            from .parity import free_port
+
+            os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1",
+                              MASTER_PORT=os.environ.get("MASTER_PORT", str(free_port())))
         deepspeed.init_distributed(dist_backend="nccl" if dev.type == "cuda" else "gloo",
                                    verbose=False)
         return dev
@@ -89,14 +116,19 @@ class DeepSpeedBackend(DistributedBackend):
     def wrap_model(self, model: nn.Module) -> nn.Module:
         return DeepSpeedModel(model)
 
+    @property
+    def stage(self) -> int:
+        return int(self.options.get("stage", 2))
+
     def ds_config(self) -> dict:
         config = {
+            # DeepSpeed only checks these three against each other; the trainer sizes the batches
             "train_micro_batch_size_per_gpu": 1,
-            "gradient_accumulation_steps": 1,
-            "train_batch_size": self.world_size,
-            "zero_optimization": {"stage": int(self.options.get("stage", 2))},
+            "gradient_accumulation_steps": self.grad_accum,
+            "train_batch_size": self.grad_accum * self.world_size,
+            "zero_optimization": {"stage": self.stage},
             "zero_allow_untested_optimizer": True,
-            "gradient_clipping": float(self.options.get("gradient_clipping", 0.0)),
+            "gradient_clipping": 0.0,  # set per step from the trainer's max_norm (clip_grad_norm)
             "steps_per_print": 1 << 30,
             "wall_clock_breakdown": False,
         }
@@ -108,12 +140,47 @@ class DeepSpeedBackend(DistributedBackend):
         params = [p for p in model.module.parameters() if p.requires_grad]
         engine, _, _, _ = deepspeed.initialize(model=model.module, optimizer=optimizer_factory(params),
                                                config=self.ds_config())
+        # the trainer calls engine.step() once per optimizer step, not once per micro-batch, so the
+        # boundary is set by hand: on, except inside no_sync (the micro-steps before the last)
+        engine.set_gradient_accumulation_boundary(True)
         model.engine = engine
         return EngineOptimizer(engine)
 
-    @property
-    def stage(self) -> int:
-        return int(self.options.get("stage", 2))
+    def backward(self, model: DeepSpeedModel, loss: torch.Tensor) -> None:
+        model.engine.backward(loss)  # divides by gradient_accumulation_steps itself
+
+    @contextlib.contextmanager
+    def no_sync(self, model: DeepSpeedModel):
+        engine = model.engine
+        engine.set_gradient_accumulation_boundary(False)
+        if self.stage >= 2 and self.options.get("coalesce", True) and self._coalescing is None:
+            # one block from the first micro-step through the last backward (closed in after_backward)
+            self._coalescing = engine.coalesce_grad_reduction()
+            self._coalescing.__enter__()
+        try:
+            yield
+        finally:
+            engine.set_gradient_accumulation_boundary(True)
+
+    def after_backward(self, model: DeepSpeedModel) -> None:
+        if self._coalescing is not None:
+            block, self._coalescing = self._coalescing, None
+            block.__exit__(None, None, None)  # one reduction of the accumulated gradients
+            model.engine.set_gradient_accumulation_boundary(True)  # the block restores the old flag
+
+    def clip_grad_norm(self, model: DeepSpeedModel, max_norm: float) -> float:
+        """DeepSpeed clips inside ``engine.step()``; this hands it the threshold and returns the global
+        norm of the reduced gradients, computed as step() computes it (a collective: every rank calls
+        it; the trainer needs the norm before the step to stop a diverged run)."""
+        optimizer = model.engine.optimizer
+        optimizer.clip_grad = float(max_norm)
+        if self.stage == 3:
+            from deepspeed.runtime.utils import combine_grad_norm_groups
+
+            norm = combine_grad_norm_groups(optimizer._get_norm_groups())
+        else:
+            norm = optimizer.scaled_global_norm()
+        return float(norm) / float(optimizer.loss_scale)
 
     def unwrap(self, model) -> nn.Module:
         return model.module if isinstance(model, DeepSpeedModel) else model
@@ -126,9 +193,18 @@ class DeepSpeedBackend(DistributedBackend):
         return {k: v.detach().clone() for k, v in model.module.state_dict().items()}
 
     def save_checkpoint(self, directory, model: DeepSpeedModel, optimizer=None) -> None:
-        """DeepSpeed's own (sharded) checkpoint; every rank must call it. (The trainer does not use it
-        yet: ``sharded_checkpoints`` stays False, so the trainer writes full checkpoints.)"""
+        """DeepSpeed's own sharded checkpoint (each rank writes its ZeRO partition); every rank calls it."""
         model.engine.save_checkpoint(str(directory))
+
+    def load_checkpoint(self, directory, model: DeepSpeedModel, optimizer=None) -> None:
+        from deepspeed.runtime.zero.utils import ZeRORuntimeException
+
+        try:
+            path, _ = model.engine.load_checkpoint(str(directory))
+        except ZeRORuntimeException as e:  # another world size: the trainer reports a ValueError
+            raise ValueError(str(e)) from e
+        if path is None:
+            raise ValueError(f"{directory} holds no DeepSpeed checkpoint")
 
     @staticmethod
     def checkpoint_to_state_dict(directory: str) -> dict:

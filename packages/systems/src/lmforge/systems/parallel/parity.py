@@ -92,6 +92,7 @@ def train_backend(name: str, options: dict, steps: int, rank: int, world: int, g
             for p in model.parameters():
                 p.add_(0.5)
     model = backend.wrap_model(model)
+    backend.grad_accum = grad_accum
     opt = backend.make_optimizer(model, optimizer_factory)
     if load_dcp:
         backend.load_checkpoint(load_dcp, model, opt)
@@ -106,13 +107,16 @@ def train_backend(name: str, options: dict, steps: int, rank: int, world: int, g
             for i, (xm, ym) in enumerate(micro):
                 skip = no_sync and i < len(micro) - 1
                 with backend.no_sync(model) if skip else contextlib.nullcontext():
-                    (loss_of(model, xm, ym) / grad_accum).backward()
+                    backend.backward(model, loss_of(model, xm, ym))
             t1 = time.perf_counter()
             backend.after_backward(model)
             if clip:
                 stats["grad_norm"].append(float(backend.clip_grad_norm(model, clip)))
             t2 = time.perf_counter()
             opt.step()
+            engine = getattr(model, "engine", None)
+            if clip and engine is not None:  # DeepSpeed's own record of the norm it clipped by
+                stats.setdefault("engine_grad_norm", []).append(float(engine.get_global_grad_norm()))
             opt.zero_grad(set_to_none=True)
             t3 = time.perf_counter()
             stats["step_s"].append(t3 - t0)

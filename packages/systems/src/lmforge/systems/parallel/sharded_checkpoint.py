@@ -8,6 +8,10 @@ shards. Nothing is gathered: saving moves no weights between ranks. Keys: ``mode
 
 Loading creates the optimizer's lazy state first (one zero-learning-rate step on zero gradients, which
 changes no weight), then DCP reads every tensor in place into the live model and optimizer.
+
+A location may be a URL (``s3://bucket/run/shards_0000100``, ``file:///shared/...``): DCP's fsspec
+storage writer and reader then stream each rank's shard file to and from object storage, so the ranks
+need no shared filesystem for their shards (s3 needs ``s3fs`` installed, gs ``gcsfs``).
 """
 
 from __future__ import annotations
@@ -53,26 +57,65 @@ def init_optimizer_state(optimizer, params: list[torch.nn.Parameter]) -> None:
         p.grad = grad
 
 
-def save(directory: str | Path, state: dict) -> None:
-    dcp.save(state, checkpoint_id=str(directory))
+def is_url(location: str | Path) -> bool:
+    """``s3://bucket/run``, ``gs://...``, ``file:///...``: written and read through fsspec."""
+    return "://" in str(location)
 
 
-def load(directory: str | Path, state: dict) -> None:
-    dcp.load(state, checkpoint_id=str(directory))
+def _writer(location: str | Path):
+    if is_url(location):  # object storage: every rank streams its shard file there, no shared filesystem
+        from torch.distributed.checkpoint._fsspec_filesystem import FsspecWriter
+
+        return FsspecWriter(str(location))
+    return dcp.FileSystemWriter(str(location))
+
+
+def _reader(location: str | Path):
+    if is_url(location):
+        from torch.distributed.checkpoint._fsspec_filesystem import FsspecReader
+
+        return FsspecReader(str(location))
+    return dcp.FileSystemReader(str(location))
+
+
+def save(location: str | Path, state: dict) -> None:
+    """Each rank writes its shards to ``location``: a local folder, or a URL (fsspec)."""
+    dcp.save(state, storage_writer=_writer(location))
+
+
+def load(location: str | Path, state: dict) -> None:
+    dcp.load(state, storage_reader=_reader(location))
+
+
+def _read_whole(directory: str | Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a sharded checkpoint, whole, under ``model.<name>`` keys: DCP's format (a folder
+    or a URL), or
+    DeepSpeed's native one (a folder with a ``latest`` tag file), read by DeepSpeed's zero_to_fp32."""
+    if not is_url(directory) and Path(directory, "latest").is_file():
+        import contextlib
+        import sys
+
+        from .deepspeed_backend import DeepSpeedBackend
+
+        with contextlib.redirect_stdout(sys.stderr):  # zero_to_fp32 prints its progress
+            state = DeepSpeedBackend.checkpoint_to_state_dict(str(directory))
+        return {f"model.{k}": v for k, v in state.items()}
+    from torch.distributed.checkpoint.default_planner import _EmptyStateDictLoadPlanner
+    from torch.distributed.checkpoint.state_dict_loader import _load_state_dict
+
+    # every tensor whole, as DCP's dcp_to_torch_save reads them, but from a folder or a URL (dcp.load
+    # would only fill keys already present)
+    stored = {}
+    _load_state_dict(stored, storage_reader=_reader(directory), planner=_EmptyStateDictLoadPlanner(),
+                     no_dist=True)
+    return _flatten_keys(stored)
 
 
 def consolidate(directory: str | Path, model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The full weights of a sharded checkpoint as ``model``'s state dict (one process, no process
     group; ``model`` may live on the meta device: only its names, shapes and ties are used). Every
     ``model.*`` tensor is read whole, flattened ones are reshaped, tied names share the stored tensor."""
-    import tempfile
-
-    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
-
-    with tempfile.TemporaryDirectory() as tmp:  # one process reads every shard of every tensor
-        dcp_to_torch_save(str(directory), f"{tmp}/full.pt")
-        stored = torch.load(f"{tmp}/full.pt", map_location="cpu", weights_only=True)
-    stored = _flatten_keys(stored)
+    stored = _read_whole(directory)
     persistent = set(model.state_dict())  # not the non-persistent buffers (RoPE tables)
     named = list(model.named_parameters(remove_duplicate=False)) + list(model.named_buffers())
     full, first_name = {}, {}
