@@ -151,7 +151,7 @@ def main() -> None:
     out = Path(args.out) if args.out else default_dir / name_json
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"device": name, "torch": torch.__version__, "args": vars(args),
-                               "config": vars(cfg), "results": results}, indent=2))
+                               "config": cfg.to_dict(), "results": results}, indent=2))
     print(f"saved {out}")
     if len(ok) < len(results):
         sys.exit(1)
