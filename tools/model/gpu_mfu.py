@@ -1,8 +1,7 @@
 """Benchmark 4: training tokens/s and MFU of a GPT-2-small-sized TransformerLM in bf16, eager and compiled.
 
-Runs from a bare checkout with only torch installed (the GPU box has no pluggy/click): it puts the
-repo's ``packages/*/src`` on ``sys.path``, and if ``lmforge.core`` cannot be imported it resolves the
-model's parts (attention, norm, ffn, position) from a local table instead of the plugin registry.
+Runs from a bare checkout on the GPU image (torch, pluggy and click, no lmforge install): it puts the
+repo's ``packages/*/src`` on ``sys.path``, so the plugin host resolves the model's parts as usual.
 
 MFU = tokens/s x training FLOPs per token / peak, with FLOPs per token from
 ``lmforge.model.accounting`` (3 x forward matmul FLOPs, attention counted over the full context as in
@@ -19,7 +18,6 @@ Imports: only what the GPU image has (tools/gpu/image_packages.txt; checked in C
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import platform
@@ -36,32 +34,10 @@ import torch  # noqa: E402
 
 H200_BF16_DENSE_TFLOPS = 989.0
 
-LOCAL_PARTS = {  # used only where the plugin host's dependencies are missing
-    ("attention", "reference"): "attention:scaled_dot_product_attention",
-    ("attention", "torch_sdpa"): "attention:torch_sdpa",
-    ("norm", "rmsnorm"): "layers:RMSNorm", ("norm", "layernorm"): "layers:LayerNorm",
-    ("norm", "none"): "layers:NoNorm",
-    ("ffn", "swiglu"): "layers:SwiGLU", ("ffn", "silu_mlp"): "layers:SiLUMLP",
-    ("position", "rope"): "rope:RotaryEmbedding", ("position", "none"): "rope:NoPosition",
-}
-
-
 def build_model(cfg, device, dtype=None):
-    from lmforge.model import transformer
-    from lmforge.model.config import ModelConfig
+    from lmforge.model import TransformerLM
 
-    try:
-        importlib.import_module("lmforge.core")
-    except ImportError as e:
-        print(f"note: lmforge.core unavailable ({e}); resolving parts locally")
-
-        def resolve_part(kind, name):
-            module, attr = LOCAL_PARTS[(kind, name)].split(":")
-            return getattr(importlib.import_module(f"lmforge.model.{module}"), attr)
-
-        transformer.resolve_part = resolve_part
-        ModelConfig.validate = lambda self: None  # its checks need lmforge.core's registry
-    return transformer.TransformerLM.from_config(cfg, device=device, dtype=dtype)
+    return TransformerLM.from_config(cfg, device=device, dtype=dtype)
 
 
 def run(cfg, args, compiled: bool) -> dict:
@@ -175,7 +151,7 @@ def main() -> None:
     out = Path(args.out) if args.out else default_dir / name_json
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"device": name, "torch": torch.__version__, "args": vars(args),
-                               "config": vars(cfg), "results": results}, indent=2))
+                               "config": cfg.to_dict(), "results": results}, indent=2))
     print(f"saved {out}")
     if len(ok) < len(results):
         sys.exit(1)

@@ -1,6 +1,5 @@
 """The loops end to end at toy sizes: metrics, checkpoints, resume, curves, the CLI and the demo."""
 
-import json
 
 import pytest
 import torch
@@ -14,6 +13,7 @@ from lmforge.align.loops.grpo import run_grpo
 from lmforge.align.loops.sft import run_sft
 from lmforge.align.testing import tiny_hf_tokenizer, tiny_llama
 from lmforge.core import load_config, read_metrics
+from lmforge.model.run_checkpoint import latest_checkpoint, read_trainer_state
 
 TINY = [
     "policy.model.d_model=16",
@@ -56,8 +56,7 @@ def test_sft_logs_checkpoints_and_resumes(tmp_path):
     assert {"loss", "grad_norm", "token_entropy"} <= set(records[1])
     assert [r["step"] for r in records if "eval_accuracy" in r] == [0, 2, 4]
     assert (run / "final" / "model.safetensors").exists() and (run / "curves.png").exists()
-    state = json.loads((run / "checkpoints" / "latest" / "state.json").read_text())
-    assert state["step"] == 4
+    assert read_trainer_state(latest_checkpoint(run))["step"] == 4
     # resume to 6 steps: continues from 4, metrics past 4 are not duplicated
     run_sft(cfg(SFTConfig, tmp_path, "steps=6", "batch_size=4", f"run.resume={run}", "run.eval_every=2"))
     steps = [r["step"] for r in read_metrics(run) if "loss" in r]
@@ -260,24 +259,60 @@ def test_grpo_resumes_from_its_checkpoint(tmp_path):
     run = run_grpo(cfg(GRPOConfig, tmp_path, "steps=2", *common))
     run_grpo(cfg(GRPOConfig, tmp_path, "steps=3", f"run.resume={run}", *common[:-1]))
     assert [r["step"] for r in read_metrics(run) if "reward_mean" in r] == [1, 2, 3]
-    assert json.loads((run / "checkpoints" / "latest" / "state.json").read_text())["step"] == 3
+    assert read_trainer_state(latest_checkpoint(run))["step"] == 3
 
 
-def test_checkpoint_survives_a_crash_between_the_swap_renames(tmp_path):
-    from lmforge.align.checkpointing import load_checkpoint, save_checkpoint
+def _flip_a_byte(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_corrupt_align_checkpoint_is_skipped_on_resume(tmp_path, capsys):
+    from lmforge.model.checkpoint import CheckpointError
+    from lmforge.model.run_checkpoint import completed_checkpoints
+
+    common = ["batch_size=4", "run.checkpoint_every=2", "run.eval_every=10"]
+    run = run_sft(cfg(SFTConfig, tmp_path, "steps=4", "run.name=s", *common))
+    assert [c.name for c in completed_checkpoints(run)] == ["step_0000004", "step_0000002"]
+    _flip_a_byte(run / "checkpoints" / "step_0000004" / "model.safetensors")
+    capsys.readouterr()
+    run_sft(cfg(SFTConfig, tmp_path, "steps=6", f"run.resume={run}", *common))
+    err = capsys.readouterr().err
+    assert "skipping checkpoint step_0000004: " in err
+    assert "model.safetensors does not match its sha256" in err
+    assert "resuming from step_0000002" in err
+    assert [r["step"] for r in read_metrics(run) if "loss" in r] == [1, 2, 3, 4, 5, 6]  # 3, 4 trained again
+    assert read_trainer_state(latest_checkpoint(run))["step"] == 6
+    for ckpt in completed_checkpoints(run):  # nothing corrupt is left
+        _flip_a_byte(ckpt / "optimizer.pt")
+    with pytest.raises(CheckpointError, match="nothing to resume: no checkpoint in .* verifies"):
+        run_sft(cfg(SFTConfig, tmp_path, "steps=8", f"run.resume={run}", *common))
+
+
+def test_hf_and_lora_policies_round_trip_through_a_checkpoint(tmp_path):
     from lmforge.align.config import PolicyConfig, PolicyModelConfig
-    from lmforge.align.policy import fresh_lmforge_policy
+    from lmforge.align.loops.common import load_checkpoint, save_checkpoint
+    from lmforge.align.lora import apply_lora
+    from lmforge.align.policy import Policy, fresh_lmforge_policy
 
-    cfg = PolicyConfig(model=PolicyModelConfig(d_model=16, num_layers=1, num_heads=2))
-    policy = fresh_lmforge_policy(cfg, tiny_hf_tokenizer(), "cpu")
-    optimizer = torch.optim.AdamW(policy.model.parameters(), lr=1e-3)
-    save_checkpoint(tmp_path, policy, optimizer, step=7, elapsed_s=1.5)
-    saved = {k: v.clone() for k, v in policy.model.state_dict().items()}
-    root = tmp_path / "checkpoints"
-    (root / "latest").rename(root / ".old")  # the crash: old moved aside, new not yet in place
-    with torch.no_grad():
-        for p in policy.model.parameters():
-            p.zero_()
-    assert load_checkpoint(tmp_path, policy, optimizer)["step"] == 7
-    for k, v in policy.model.state_dict().items():
-        torch.testing.assert_close(v, saved[k])
+    tok = tiny_hf_tokenizer()
+    lora = fresh_lmforge_policy(PolicyConfig(model=PolicyModelConfig(d_model=16, num_layers=1, num_heads=2)),
+                                tok, "cpu")
+    apply_lora(lora.model, 2, 16.0, ["q_proj", "v_proj"])
+    hf = Policy(tiny_llama(len(tok), hidden=16, layers=1, heads=2, kv_heads=1, tie=True), tok, "hf")
+    for i, policy in enumerate((lora, hf)):
+        run_dir = tmp_path / str(i)
+        run_dir.mkdir()
+        (run_dir / "config.toml").write_text("steps = 7\n")
+        optimizer = torch.optim.AdamW([p for p in policy.model.parameters() if p.requires_grad], lr=1e-3)
+        save_checkpoint(run_dir, policy, optimizer, step=7, elapsed_s=1.5)
+        saved = {k: v.clone() for k, v in policy.model.state_dict().items()}
+        with torch.no_grad():
+            for p in policy.model.parameters():
+                p.zero_()
+        assert load_checkpoint(run_dir, policy, optimizer) == {"step": 7, "elapsed_s": 1.5}
+        for k, v in policy.model.state_dict().items():
+            torch.testing.assert_close(v, saved[k])
+
+

@@ -94,7 +94,9 @@ def test_lora_grpo_trains_adapters_only_and_exports_a_plain_policy(tmp_path):
     assert not has_lora(saved.model) and "lora" not in " ".join(saved.model.state_dict())
     from safetensors.torch import load_file
 
-    ckpt = load_file(run / "checkpoints" / "latest" / "model.safetensors")
+    from lmforge.model.run_checkpoint import latest_checkpoint
+
+    ckpt = load_file(latest_checkpoint(run) / "model.safetensors")
     assert any("lora_A" in k for k in ckpt)  # the checkpoint keeps the adapters apart, for resume
     # resume: two more steps from the checkpoint, into a LoRA-wrapped policy
     run_grpo(

@@ -1,5 +1,6 @@
 """PartRef: a part picked in a config as a name or a table, set by --set, built by build_part."""
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -8,7 +9,14 @@ from dataclasses import dataclass, field
 import pytest
 
 from lmforge.core import ConfigError, get_host
-from lmforge.core.config import PartRef, build_part, config_to_dict, config_to_toml, load_config
+from lmforge.core.config import (
+    PartRef,
+    build_part,
+    check_part_options,
+    config_to_dict,
+    config_to_toml,
+    load_config,
+)
 
 from .test_plugins import make_plugin
 
@@ -87,3 +95,24 @@ def test_config_module_imports_without_tomli_w():
             "import lmforge.core.config as c\nprint(c.load_config.__name__)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "load_config"
+
+
+def test_parse_reads_every_written_form():
+    assert PartRef.parse("local") == PartRef("local")
+    assert PartRef.parse({"name": "local", "workers": 2}) == PartRef("local", {"workers": 2})
+    written = dataclasses.asdict(PartRef("local", {"workers": 2}))  # {"name": ..., "options": {...}}
+    assert PartRef.parse(written) == PartRef("local", {"workers": 2})
+    with pytest.raises(ConfigError, match="pipeline.executor: a part table needs a name"):
+        PartRef.parse({"workers": 2}, "pipeline.executor")
+
+
+def test_check_part_options_names_the_key_and_the_option(fresh_host):
+    def reward(response, ground_truth, scale=1.0):
+        return {"reward": scale * (response == ground_truth)}
+
+    assert get_host().add_plugin(make_plugin(register_rewards=lambda register: register("eq", reward)), "p")
+    check_part_options("reward", PartRef("eq", {"scale": 2.0}), "task.reward")  # fits: no error
+    with pytest.raises(ConfigError, match=r"task.reward: reward 'eq' does not take option\(s\) scal\b"):
+        check_part_options("reward", PartRef("eq", {"scal": 2.0}), "task.reward")
+    with pytest.raises(ConfigError, match=r"task.reward: option\(s\) response .* set by lmforge"):
+        check_part_options("reward", PartRef("eq", {"response": "x"}), "task.reward")

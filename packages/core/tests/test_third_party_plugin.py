@@ -195,6 +195,15 @@ def test_example_attention_passes_lmforge_parity(installed):
     assert "1 of 1 passed" in proc.stdout
 
 
+def test_example_rl_loss_passes_lmforge_parity(installed):
+    pytest.importorskip("lmforge.align", reason="needs lmforge-align (the rl_loss parity check)")
+    proc = lmforge(installed, "parity", "rl_loss")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines() if line.startswith("rl_loss ")]
+    assert [row[1:3] for row in rows] == [["reinforce_example", "reinforce_with_baseline"]]  # the only one
+    assert rows[0][-1] == "pass" and "1 of 1 passed" in proc.stdout
+
+
 def test_example_rl_loss_in_lmforge_align_grpo(installed, tmp_path):
     """Needs the align package's registry-driven loss (issue 11 item 4): the loop calls the part."""
     pytest.importorskip("lmforge.align", reason="needs lmforge-align for `lmforge align grpo`")

@@ -159,8 +159,6 @@ def test_torch_rollout_engine_groups_samples_and_is_registered():
 
 def make_run(tmp_path):
     """A run directory as the trainer writes it: a checkpoint folder and the tokenizer."""
-    from dataclasses import asdict
-
     from lmforge.model.run_checkpoint import save_run_checkpoint
     from lmforge.tokenize import ByteTokenizer
 
@@ -169,7 +167,7 @@ def make_run(tmp_path):
     model = TransformerLM.from_config(cfg)
     run = tmp_path / "run"
     save_run_checkpoint(run, 5, model_state=model.state_dict(), optimizer_state={}, rng_state={},
-                        trainer_state={"step": 5, "model": asdict(cfg)}, config_toml="")
+                        trainer_state={"step": 5, "model": cfg.to_dict()}, config_toml="")
     tokenizer = ByteTokenizer(special_tokens=["<|endoftext|>"])
     tokenizer.save(run / "tokenizer")
     return run, model, tokenizer

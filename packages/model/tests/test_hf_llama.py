@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lmforge.core import LmforgeError
+from lmforge.core import LmforgeError, PartRef
 from lmforge.model import ModelConfig, TransformerLM
 from lmforge.model.hf_llama import export_hf_llama, halves_to_pairs, import_hf_llama, pairs_to_halves
 
@@ -30,12 +31,13 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def hf_llama(d_model, num_heads, num_kv_heads, tie_embeddings, seed=0):
+def hf_llama(d_model, num_heads, num_kv_heads, tie_embeddings, seed=0, rms_norm_eps=1e-5):
     torch.manual_seed(seed)
     cfg = transformers.LlamaConfig(
         vocab_size=101, hidden_size=d_model, intermediate_size=96, num_hidden_layers=2,
         num_attention_heads=num_heads, num_key_value_heads=num_kv_heads or num_heads,
-        max_position_embeddings=64, rope_theta=500.0, rms_norm_eps=1e-5, tie_word_embeddings=tie_embeddings,
+        max_position_embeddings=64, rope_theta=500.0, rms_norm_eps=rms_norm_eps,
+        tie_word_embeddings=tie_embeddings,
         attn_implementation="eager",
     )
     model = transformers.LlamaForCausalLM(cfg).eval()
@@ -105,6 +107,25 @@ def test_import_from_saved_folder_and_round_trip(tmp_path):
         expected = hf(x).logits
         torch.testing.assert_close(model(x), expected, atol=1e-4, rtol=1e-4)
         torch.testing.assert_close(again(x), expected, atol=1e-4, rtol=1e-4)
+
+
+def test_rms_norm_eps_travels_as_the_norm_parts_option(tmp_path):
+    """A large eps changes the logits, so only a model built with the checkpoint's eps matches HF."""
+    hf = hf_llama(**SHAPES["mha"], rms_norm_eps=0.5)
+    model, cfg = import_hf_llama(hf)
+    assert cfg.norm == PartRef("rmsnorm", {"eps": 0.5})
+    saved = json.loads(json.dumps(cfg.to_dict()))  # as a policy folder stores it
+    rebuilt = TransformerLM.from_config(ModelConfig(**saved))
+    rebuilt.load_state_dict(model.state_dict())
+    default_eps = TransformerLM.from_config(dataclasses.replace(cfg, norm=PartRef("rmsnorm")))
+    default_eps.load_state_dict(model.state_dict())
+    x = tokens()
+    with torch.no_grad():
+        expected = hf(x).logits
+        torch.testing.assert_close(rebuilt(x), expected, atol=1e-4, rtol=1e-4)
+        assert not torch.allclose(default_eps(x), expected, atol=1e-2)
+    export_hf_llama(rebuilt, tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["rms_norm_eps"] == 0.5
 
 
 def test_export_refuses_non_llama_parts(tmp_path):

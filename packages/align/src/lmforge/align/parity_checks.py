@@ -2,9 +2,10 @@
 
 rl_loss: both losses, built with the same options, on the same random inputs (log-probs that carry a
 gradient, advantages, old log-probs perturbed so the importance ratio moves through any clip range,
-a ragged response mask): they must agree on ``uses_old_log_probs``, on the per-token loss at response
-tokens and on its gradient with respect to the log-probs. Error: the largest absolute difference;
-tolerance 1e-6 (float32).
+a ragged response mask): they must agree on what the GRPO loop reads off a loss (``uses_old_log_probs``,
+the ``advantage`` form and the ``reduction``: two losses equal per token but reduced differently train
+differently), on the per-token loss at response tokens and on its gradient with respect to the
+log-probs. Error: the largest absolute difference; tolerance 1e-6 (float32).
 
 rollout_engine: see :mod:`lmforge.align.engines.parity`.
 """
@@ -16,6 +17,8 @@ import torch
 from lmforge.core.contracts import ParityResult
 
 RL_LOSS_TOLERANCE = 1e-6
+# what the GRPO loop reads off an rl_loss besides calling it, with the loop's defaults
+LOOP_ATTRIBUTES = {"uses_old_log_probs": None, "advantage": "group_normalized", "reduction": "sequence_mean"}
 LOG_PROB_TOLERANCE = 1e-4
 
 
@@ -45,10 +48,11 @@ def _loss_and_grad(loss, inputs: dict[str, torch.Tensor], upstream: torch.Tensor
 def rl_loss_parity(candidate, reference, seeds: int = 3, **options) -> ParityResult:
     """The per-token loss and its gradient at response tokens, over a few random batches."""
     cand, ref = candidate(**options), reference(**options)
-    if bool(cand.uses_old_log_probs) != bool(ref.uses_old_log_probs):
-        return ParityResult(float("inf"), RL_LOSS_TOLERANCE, False,
-                            f"uses_old_log_probs is {cand.uses_old_log_probs}, the reference's "
-                            f"{ref.uses_old_log_probs}")
+    for attribute, default in LOOP_ATTRIBUTES.items():
+        mine, theirs = getattr(cand, attribute, default), getattr(ref, attribute, default)
+        if mine != theirs:
+            return ParityResult(float("inf"), RL_LOSS_TOLERANCE, False,
+                                f"{attribute} is {mine!r}, the reference's {theirs!r}")
     error, where = 0.0, ""
     for seed in range(seeds):
         inputs = rl_loss_inputs(seed=seed)

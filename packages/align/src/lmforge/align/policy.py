@@ -126,7 +126,7 @@ def save_policy(policy: Policy, directory: str | Path, merge: bool = True) -> Pa
         # tied embeddings share storage; safetensors wants each tensor once, as a contiguous copy
         state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
         save_file(state, str(directory / "model.safetensors"))
-        atomic_write(directory / "model_config.json", json.dumps(dataclasses.asdict(policy.model_config)))
+        atomic_write(directory / "model_config.json", json.dumps(policy.model_config.to_dict()))
     if hasattr(tok, "save_pretrained"):
         tok.save_pretrained(directory)
     elif hasattr(tok, "save"):

@@ -1,6 +1,14 @@
 """lmforge.core: the plugin host every lmforge package stands on."""
 
-from .config import ConfigError, PartRef, build_part, config_to_dict, config_to_toml, load_config
+from .config import (
+    ConfigError,
+    PartRef,
+    build_part,
+    check_part_options,
+    config_to_dict,
+    config_to_toml,
+    load_config,
+)
 from .contract_check import ContractError
 from .contracts import DocFilter, ParityResult
 from .errors import DuplicatePartError, LmforgeError, UnknownPartError
@@ -14,7 +22,8 @@ from .runs import atomic_open, atomic_write, file_sha256, new_run_dir, save_conf
 __all__ = [
     "ConfigError", "ContractError", "DirLock", "DirectoryLockedError", "DocFilter", "DuplicatePartError",
     "JsonlLogger", "LmforgeError", "ParityResult", "Part", "PartRef", "Registry", "UnknownPartError",
-    "atomic_open", "atomic_write", "build_part", "config_to_dict", "config_to_toml", "file_sha256",
+    "atomic_open", "atomic_write", "build_part", "check_part_options", "config_to_dict", "config_to_toml",
+    "file_sha256",
     "get_host", "get_part", "get_registry", "hookimpl", "lazy_exports", "load_config", "lock_dir",
     "new_run_dir", "part_names", "read_metrics", "reset_host", "save_config", "truncate_metrics",
 ]

@@ -36,12 +36,20 @@ class PartRef:
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def parse(cls, value: Any, key: str = "part") -> PartRef:
+        """A PartRef from a PartRef, a name, or a table ``{name = ..., <options>}`` (``key`` names the
+        config field in the error)."""
+        return _part_ref(value, key)
+
 
 def _part_ref(value: Any, key: str) -> PartRef:
     if isinstance(value, PartRef):
         return value
     if isinstance(value, str) and value:
         return PartRef(value)
+    if isinstance(value, dict) and set(value) == {"name", "options"} and isinstance(value["options"], dict):
+        return PartRef(value["name"], dict(value["options"]))  # what dataclasses.asdict wrote
     if isinstance(value, dict):
         options = dict(value)
         name = options.pop("name", None)
@@ -291,6 +299,36 @@ def config_to_toml(cfg: Any) -> str:
     import tomli_w  # only writers need it; loading a config does not
 
     return tomli_w.dumps(config_to_dict(cfg))
+
+
+def check_part_options(kind: str, ref: PartRef | str, key: str | None = None) -> None:
+    """Raise a ConfigError naming ``key`` when ``ref``'s options cannot be passed to its part: an option
+    the part does not take, or one lmforge itself supplies (the kind's contract call). Resolves the
+    part (an import-string part is imported), so call it only for a ref that has options."""
+    import inspect
+
+    from .contracts import CONTRACTS
+    from .plugins import get_part
+
+    ref, key = _part_ref(ref, key or kind), key or kind
+    contract = CONTRACTS.get(kind)
+    call = contract.call if contract is not None and contract.call is not None else None
+    supplied = set(call.kwargs if call else ()) | set(call.args if call else ())
+    clash = sorted(set(ref.options) & supplied)
+    if clash:
+        raise ConfigError(f"{key}: option(s) {', '.join(clash)} of {kind} {ref.name!r} are set by lmforge, "
+                          "not by the config")
+    part = get_part(kind, ref.name)
+    try:
+        sig = inspect.signature(part)
+    except (TypeError, ValueError):  # a builtin or extension callable: nothing to check against
+        return
+    try:
+        sig.bind(*[None] * len(call.args if call else ()), **dict.fromkeys(call.kwargs if call else ()),
+                 **ref.options)
+    except TypeError as e:
+        raise ConfigError(f"{key}: {kind} {ref.name!r} does not take option(s) {', '.join(ref.options)} "
+                          f"({e}; it is called as {ref.name}{sig})") from None
 
 
 def build_part(kind: str, ref: PartRef | str, *args: Any, **kwargs: Any) -> Any:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 from collections import defaultdict
 
@@ -33,39 +34,53 @@ BLOCK_PREFIX = "layers.0"
 
 def _key(cfg) -> tuple:
     """A hashable copy of a ``ModelConfig`` (or any dataclass with its fields), for the caches, with each
-    part that declares a ``reference`` replaced by that reference (see ``_measured_part``)."""
-    from .config import ModelConfig
+    part that declares a ``reference`` replaced by that reference (see ``_measured_part``). A part is
+    kept as ``(name, options as sorted JSON)``."""
+    from .config import PART_KINDS, ModelConfig
 
     if not isinstance(cfg, ModelConfig):
         names = {f.name for f in dataclasses.fields(ModelConfig)}
         cfg = ModelConfig(**{k: v for k, v in vars(cfg).items() if k in names})
-    parts = {kind: _measured_part(kind, getattr(cfg, kind))
-             for kind in ("attention", "norm", "ffn", "position")}
-    return tuple(dataclasses.asdict(dataclasses.replace(cfg, **parts)).items())
+    out = cfg.to_dict()
+    for kind in PART_KINDS:
+        ref = _measured_part(kind, getattr(cfg, kind))
+        out[kind] = (ref.name, json.dumps(ref.options, sort_keys=True))
+    return tuple(out.items())
 
 
-def _measured_part(kind: str, name: str) -> str:
-    """The part whose module is measured in place of ``name``: its declared reference, if it has one.
+def _config(key: tuple):
+    """The ``ModelConfig`` a cache key stands for."""
+    from lmforge.core import PartRef
+
+    from .config import PART_KINDS, ModelConfig
+
+    return ModelConfig(**{k: PartRef(v[0], json.loads(v[1])) if k in PART_KINDS else v for k, v in key})
+
+
+def _measured_part(kind: str, ref):
+    """The part whose module is measured in place of ``ref``: its declared reference, if it has one.
 
     Measuring runs the model on the meta device, where kernels outside torch (Triton's) cannot run,
     and FlopCounterMode sees only aten ops, so a fused kernel would count as zero FLOPs. A part with a
     ``reference`` computes the same thing (``lmforge parity`` checks it), so its math is the reference's;
     activation memory is the reference's too, an upper bound for a fused kernel (the safe side for a
-    memory check). A part with no reference, such as a third-party FFN, is measured itself."""
-    from lmforge.core import get_registry
+    memory check). The reference is built without the part's options (a kernel's tile size means
+    nothing to it). A part with no reference, such as a third-party FFN, is measured itself, with its
+    options."""
+    from lmforge.core import PartRef, get_registry
 
-    registry, seen = get_registry(), {name}
-    while (ref := registry.part(kind, name).reference) is not None and ref not in seen:
-        seen.add(ref)
-        name = ref
-    return name
+    registry, name = get_registry(), ref.name
+    seen = {name}
+    while (reference := registry.part(kind, name).reference) is not None and reference not in seen:
+        seen.add(reference)
+        name = reference
+    return ref if name == ref.name else PartRef(name)
 
 
 def _build(key: tuple, num_layers: int = 1, context_length: int | None = None, dtype=None):
-    from .config import ModelConfig
     from .transformer import TransformerLM
 
-    cfg = dataclasses.replace(ModelConfig(**dict(key)), num_layers=num_layers, checkpoint_activations=0)
+    cfg = dataclasses.replace(_config(key), num_layers=num_layers, checkpoint_activations=0)
     if context_length is not None:
         cfg = dataclasses.replace(cfg, context_length=context_length)
     return TransformerLM.from_config(cfg, device="meta", dtype=dtype)
@@ -216,14 +231,14 @@ def _optimizer_bytes_per_parameter(key: tuple, optimizer: str) -> float:
     """The state the optimizer allocates in its first step, per parameter element (AdamW: 8)."""
     import torch
 
-    from .transformer import resolve_part
+    from lmforge.core import get_part
 
     model = _build(key)
     params = list(model.parameters())
     for p in params:
         p.grad = torch.zeros_like(p)
     try:
-        opt = resolve_part("optimizer", optimizer)(params, lr=1e-3)
+        opt = get_part("optimizer", optimizer)(params, lr=1e-3)
         opt.step()
     except Exception as e:  # e.g. an optimizer that reads a value (.item()) off its state
         from lmforge.core import LmforgeError
@@ -264,9 +279,7 @@ def memory_bytes(cfg, batch_size: int = 1, context_length: int | None = None, pa
 
 def vary(cfg, **changes):
     """A copy of ``cfg`` with fields changed; a new ``d_model`` keeps head_dim and the d_ff ratio."""
-    from .config import ModelConfig
-
-    m = ModelConfig(**dict(_key(cfg)))
+    m = _config(_key(cfg))
     if "d_model" in changes and "num_heads" not in changes:
         scale = changes["d_model"] / m.d_model
         changes["num_heads"] = max(1, round(m.num_heads * scale))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from lmforge.core import LmforgeError, atomic_write
+from lmforge.core import LmforgeError, PartRef, atomic_write
 
 _LAYER_NAMES = {  # ours -> HF, inside one block
     "attn.q_proj.weight": "self_attn.q_proj.weight",
@@ -51,8 +51,9 @@ def halves_to_pairs(w: torch.Tensor, num_heads: int) -> torch.Tensor:
 
 
 def _check_llama_shaped(cfg) -> None:
-    unsupported = {k: getattr(cfg, k) for k, want in (("norm", "rmsnorm"), ("ffn", "swiglu"),
-                   ("position", "rope"), ("norm_placement", "pre")) if getattr(cfg, k) != want}
+    # a part is compared by name: its options (rmsnorm's eps) carry over into config.json
+    unsupported = {k: str(getattr(cfg, k)) for k, want in (("norm", "rmsnorm"), ("ffn", "swiglu"),
+                   ("position", "rope"), ("norm_placement", "pre")) if str(getattr(cfg, k)) != want}
     if unsupported:
         raise LmforgeError(f"only Llama-shaped models (rmsnorm, swiglu, rope, pre-norm) export to HF Llama; "
                            f"this one has {unsupported}")
@@ -186,10 +187,13 @@ def model_config_from_hf(hf: dict):
         raise LmforgeError(f"RoPE scaling {rope.get('rope_type')!r} is not supported")
     theta = rope.get("rope_theta", hf.get("rope_theta", 10_000.0))
     kv = hf.get("num_key_value_heads") or heads
+    eps = float(hf.get("rms_norm_eps", 1e-5))
+    norm = PartRef("rmsnorm", {} if eps == 1e-5 else {"eps": eps})  # 1e-5: RMSNorm's own default
     return ModelConfig(vocab_size=hf["vocab_size"], context_length=hf.get("max_position_embeddings", 2048),
                        d_model=d, num_layers=hf["num_hidden_layers"], num_heads=heads,
                        num_kv_heads=None if kv == heads else kv, d_ff=hf["intermediate_size"],
-                       rope_theta=float(theta), tie_embeddings=bool(hf.get("tie_word_embeddings", False)))
+                       rope_theta=float(theta), norm=norm,
+                       tie_embeddings=bool(hf.get("tie_word_embeddings", False)))
 
 
 def import_hf_llama(path_or_hf_model, device=None, dtype=None):
@@ -223,8 +227,4 @@ def import_hf_llama(path_or_hf_model, device=None, dtype=None):
     dtype = dtype or ours["token_embeddings.weight"].dtype
     model = TransformerLM.from_config(cfg, device=device, dtype=dtype)
     model.load_state_dict(ours, strict=True)
-    eps = float(hf_cfg.get("rms_norm_eps", 1e-5))
-    for module in model.modules():  # the model builds its norms with eps=1e-5; follow the checkpoint
-        if hasattr(module, "eps"):
-            module.eps = eps
     return model.eval(), cfg

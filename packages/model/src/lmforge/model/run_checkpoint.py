@@ -6,7 +6,8 @@ generators, the data sampler and Python's ``random``, per rank), ``trainer_state
 tokens, seconds, model config), ``config.toml`` and, written last, ``manifest.json`` (each file's size
 and sha256). It is written under a ``.partial`` name and renamed when complete, then
 ``checkpoints/latest`` is updated, so a crash never leaves a half checkpoint that resuming would pick
-up. Every load checks the manifest; ``newest_good_checkpoint`` is what ``--resume`` uses.
+up. Every load checks the manifest; ``checkpoint_to_resume`` (the newest one that verifies) is what
+``--resume`` uses, in the trainer and in the align loops alike.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,20 +42,24 @@ def _rank_file(stem: str, rank: int) -> str:
     return f"{stem}.pt" if rank == 0 else f"{stem}.rank{rank}.pt"
 
 
-def capture_rng(data_rng: np.random.Generator) -> dict[str, Any]:
+def capture_rng(data_rng: np.random.Generator | None = None) -> dict[str, Any]:
+    """torch's (and CUDA's) generators, Python's ``random`` and, where the caller samples batches from
+    one, the data generator (the align loops draw theirs from ``random``)."""
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "data": json.dumps(data_rng.bit_generator.state),
         "python": json.dumps(random.getstate()),
     }
+    if data_rng is not None:
+        state["data"] = json.dumps(data_rng.bit_generator.state)
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
-def restore_rng(state: dict[str, Any], data_rng: np.random.Generator) -> None:
+def restore_rng(state: dict[str, Any], data_rng: np.random.Generator | None = None) -> None:
     torch.set_rng_state(state["torch"])
-    data_rng.bit_generator.state = json.loads(state["data"])
+    if data_rng is not None:
+        data_rng.bit_generator.state = json.loads(state["data"])
     version, internal, gauss = json.loads(state["python"])
     random.setstate((version, tuple(internal), gauss))
     if "cuda" in state and torch.cuda.is_available():
@@ -138,6 +144,24 @@ def newest_good_checkpoint(run_dir: Path) -> tuple[Path | None, list[tuple[Path,
             continue
         return ckpt, skipped
     return None, skipped
+
+
+def checkpoint_to_resume(run_dir: Path, say: Callable[[str], None]) -> Path | None:
+    """The checkpoint to resume ``run_dir`` from: the newest that verifies (``say`` tells which newer ones
+    were skipped and why), or None for a run that never saved one (it starts again from step 0).
+    Raises ``CheckpointError`` when checkpoints exist and none of them verifies."""
+    ckpt, skipped = newest_good_checkpoint(run_dir)
+    for bad, reason in skipped:
+        say(f"skipping checkpoint {bad.name}: {reason}")
+    if ckpt is None:
+        if skipped:
+            reasons = "; ".join(reason for _, reason in skipped)
+            raise CheckpointError(f"nothing to resume: no checkpoint in {run_dir} verifies ({reasons})")
+        say(f"{run_dir} has no checkpoint yet; starting it from step 0")
+        return None
+    if skipped:
+        say(f"resuming from {ckpt.name}, the newest checkpoint that verifies")
+    return ckpt
 
 
 TRAINER_STATE_KEYS = ("step", "tokens", "time_s", "model")

@@ -7,7 +7,6 @@ Every check here fails with one ``ConfigError`` line before any model is built, 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -147,18 +146,18 @@ def total_steps(cfg: TrainConfig) -> int:
 
 
 def optimizer_factory(cfg: TrainConfig):
-    from .transformer import resolve_part
+    from lmforge.core import get_part
 
-    make = resolve_part("optimizer", cfg.optimizer.name)
+    make = get_part("optimizer", cfg.optimizer.name)
     o = cfg.optimizer
     return lambda params: make(params, lr=o.lr, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay)
 
 
 def schedule(cfg: TrainConfig, steps: int):
     """``step -> lr`` for this run."""
-    from .transformer import resolve_part
+    from lmforge.core import get_part
 
-    fn = resolve_part("lr_schedule", cfg.schedule.name)
+    fn = get_part("lr_schedule", cfg.schedule.name)
     s, lr = cfg.schedule, cfg.optimizer.lr
     warmup = min(s.warmup_steps, max(0, steps - 1))
     return lambda it: fn(it, lr, lr * s.min_lr_ratio, warmup, s.decay_steps or steps)
@@ -205,4 +204,4 @@ def token_byte_lengths(tok, vocab_size: int) -> np.ndarray | None:
 
 
 def model_config_dict(cfg: TrainConfig) -> dict:
-    return {k: v for k, v in asdict(cfg.model).items()}
+    return cfg.model.to_dict()

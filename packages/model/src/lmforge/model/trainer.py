@@ -44,10 +44,10 @@ from .memory_check import check_memory
 from .run_checkpoint import (
     TRAINER_STATE_KEYS,
     capture_rng,
+    checkpoint_to_resume,
     latest_checkpoint,
     load_model_weights,
     load_rank_file,
-    newest_good_checkpoint,
     read_trainer_state,
     restore_rng,
     save_run_checkpoint,
@@ -136,17 +136,9 @@ def _resolve_run_dir(cfg: TrainConfig, backend, resume: str | Path | None):
 def _resume_checkpoint(run_dir: Path, cfg: TrainConfig, backend) -> tuple[Path | None, dict]:
     """The newest checkpoint that verifies (saying which newer ones were skipped and why), or None for a
     run that never saved one: it starts again from step 0."""
-    ckpt, skipped = newest_good_checkpoint(run_dir)
-    for bad, reason in skipped:
-        _say(backend, f"skipping checkpoint {bad.name}: {reason}")
+    ckpt = checkpoint_to_resume(run_dir, lambda message: _say(backend, message))
     if ckpt is None:
-        if skipped:
-            reasons = "; ".join(reason for _, reason in skipped)
-            raise CheckpointError(f"nothing to resume: no checkpoint in {run_dir} verifies ({reasons})")
-        _say(backend, f"{run_dir} has no checkpoint yet; starting it from step 0")
         return None, {}
-    if skipped:
-        _say(backend, f"resuming from {ckpt.name}, the newest checkpoint that verifies")
     state = read_trainer_state(ckpt, TRAINER_STATE_KEYS)
     if state["model"] != setup.model_config_dict(cfg):
         diff = [k for k, v in setup.model_config_dict(cfg).items() if state["model"].get(k) != v]

@@ -2,43 +2,47 @@
 
 Read top to bottom: ``TransformerBlock`` (norm, attention, norm, FFN, with residuals) and
 ``TransformerLM`` (embeddings, blocks, final norm, LM head). Which attention kernel, norm, FFN and
-position encoding are used is decided by name through the part registry (see ``ModelConfig``).
+position encoding are used, with which options, is a ``PartRef`` through the part registry (see
+``ModelConfig``).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from lmforge.core import PartRef, build_part, get_part
+
 from .attention import MultiHeadSelfAttention
 from .config import ModelConfig
 from .layers import Embedding, Linear
 
 
-def resolve_part(kind: str, name: str) -> Any:
-    """The registered part (core imports an import-string part on first use)."""
-    from lmforge.core import get_part
-
-    return get_part(kind, name)
+def attention_function(ref: PartRef | str) -> Any:
+    """The attention part ``ref`` names, its options bound as keywords: attention is a function
+    called in every forward, not a module built once like the other parts."""
+    ref = PartRef.parse(ref, "attention")
+    fn = get_part("attention", ref.name)
+    return functools.partial(fn, **ref.options) if ref.options else fn
 
 
 class TransformerBlock(nn.Module):
     """x + attn(ln1(x)), then + ffn(ln2(x)) (pre-norm); post-norm applies ln1/ln2 after each residual."""
 
     def __init__(self, d_model: int, num_heads: int, d_ff: int | None, num_kv_heads: int | None = None,
-                 rope: nn.Module | None = None, attention: str = "reference", norm: str = "rmsnorm",
-                 ffn: str = "swiglu", norm_placement: str = "pre", device=None, dtype=None) -> None:
+                 rope: nn.Module | None = None, attention: PartRef | str = "reference",
+                 norm: PartRef | str = "rmsnorm", ffn: PartRef | str = "swiglu", norm_placement: str = "pre",
+                 device=None, dtype=None) -> None:
         super().__init__()
-        make_norm = resolve_part("norm", norm)
-        self.ln1 = make_norm(d_model, device=device, dtype=dtype)
-        self.attn = MultiHeadSelfAttention(d_model, num_heads, num_kv_heads, rope=rope,
-                                           attention=resolve_part("attention", attention),
-                                           device=device, dtype=dtype)
-        self.ln2 = make_norm(d_model, device=device, dtype=dtype)
-        self.ffn = resolve_part("ffn", ffn)(d_model, d_ff, device=device, dtype=dtype)
+        self.ln1 = build_part("norm", norm, d_model, device=device, dtype=dtype)
+        self.attn = MultiHeadSelfAttention(d_model, num_heads, num_kv_heads, rope=rope, device=device,
+                                           dtype=dtype, attention=attention_function(attention))
+        self.ln2 = build_part("norm", norm, d_model, device=device, dtype=dtype)
+        self.ffn = build_part("ffn", ffn, d_model, d_ff, device=device, dtype=dtype)
         self.pre_norm = norm_placement == "pre"
 
     def forward(self, x: torch.Tensor, token_positions: torch.Tensor | None = None, kv_cache=None,
@@ -55,8 +59,9 @@ class TransformerLM(nn.Module):
 
     def __init__(self, vocab_size: int, context_length: int, d_model: int, num_layers: int, num_heads: int,
                  d_ff: int | None = None, rope_theta: float = 10_000.0, num_kv_heads: int | None = None,
-                 attention: str = "reference", norm: str = "rmsnorm", ffn: str = "swiglu",
-                 position: str = "rope", norm_placement: str = "pre", tie_embeddings: bool = False,
+                 attention: PartRef | str = "reference", norm: PartRef | str = "rmsnorm",
+                 ffn: PartRef | str = "swiglu", position: PartRef | str = "rope", norm_placement: str = "pre",
+                 tie_embeddings: bool = False,
                  checkpoint_activations: int = 0, device=None, dtype=None) -> None:
         super().__init__()
         self.config = ModelConfig(vocab_size, context_length, d_model, num_layers, num_heads, num_kv_heads,
@@ -64,15 +69,16 @@ class TransformerLM(nn.Module):
                                   tie_embeddings, checkpoint_activations)
         self.config.validate()
         self.context_length = context_length
-        make_position = resolve_part("position", position)
-        rope = make_position(rope_theta, d_model // num_heads, context_length, device=device)
+        cfg = self.config  # its parts are PartRefs now, whatever form they were passed in
+        rope = build_part("position", cfg.position, rope_theta, d_model // num_heads, context_length,
+                          device=device)
         self.token_embeddings = Embedding(vocab_size, d_model, device=device, dtype=dtype)
         self.layers = nn.ModuleList(
-            TransformerBlock(d_model, num_heads, d_ff, num_kv_heads, rope, attention, norm, ffn,
+            TransformerBlock(d_model, num_heads, d_ff, num_kv_heads, rope, cfg.attention, cfg.norm, cfg.ffn,
                              norm_placement, device=device, dtype=dtype)
             for _ in range(num_layers)
         )
-        self.ln_final = resolve_part("norm", norm)(d_model, device=device, dtype=dtype)
+        self.ln_final = build_part("norm", cfg.norm, d_model, device=device, dtype=dtype)
         self.lm_head = Linear(d_model, vocab_size, device=device, dtype=dtype)
         if tie_embeddings:
             # N(0, 1) embeddings would make tied logits ~sqrt(d_model) large; use the output layer's scale

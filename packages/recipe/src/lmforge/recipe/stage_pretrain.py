@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from lmforge.core import LmforgeError, load_config, read_metrics
+from lmforge.core import LmforgeError, PartRef, load_config, read_metrics
 
 from .budget import load_scaling_law, shape_for_budget
 
@@ -31,7 +31,7 @@ class PretrainStageConfig:
     evals: int = 5  # validation points along the run
     eval_batches: int = 16
     val_fraction: float = 0.05
-    attention: str = "torch_sdpa"
+    attention: PartRef = field(default_factory=lambda: PartRef("torch_sdpa"))  # the model's attention part
     dtype: str = "float32"  # compute dtype: float32 | bfloat16 (autocast, for GPUs)
     calibration_steps: int = 12
 
@@ -115,9 +115,10 @@ def run(cfg: PretrainStageConfig, tok: dict, stage_dir: Path, seed: int, device:
             "epochs over the train split": round(summary["tokens"] / max(n_tokens, 1), 2),
             "final val loss (trainer's batches)": round(summary.get("val_loss", float("nan")), 4),
         },
-        "parts": [("scaling_law", law.method), ("attention", cfg.attention), ("optimizer", tc.optimizer.name),
-                  ("lr_schedule", tc.schedule.name), ("parallel_backend", tc.parallel),
-                  ("norm", tc.model.norm), ("ffn", tc.model.ffn), ("position", tc.model.position)],
+        "parts": [("scaling_law", law.method), ("attention", tc.model.attention.name),
+                  ("optimizer", tc.optimizer.name), ("lr_schedule", tc.schedule.name),
+                  ("parallel_backend", tc.parallel), ("norm", tc.model.norm.name), ("ffn", tc.model.ffn.name),
+                  ("position", tc.model.position.name)],
     }
 
 

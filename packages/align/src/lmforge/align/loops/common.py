@@ -1,8 +1,15 @@
-"""What every loop shares: the run directory, the optimizer, evaluation and the curve plot."""
+"""What every loop shares: the run directory, checkpoints, the optimizer, evaluation and the curve plot.
+
+Checkpoints are the model package's run checkpoints (``checkpoints/step_N/`` folders with a sha256
+manifest, the newest two kept), so an align run gets what a training run gets: a corrupt checkpoint is
+detected and resuming falls back to the newest one that verifies. The policy is saved as its state
+dict, LoRA adapters apart from the base weights, an HF policy under its own names.
+"""
 
 from __future__ import annotations
 
 import random
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +18,17 @@ from typing import Any
 import torch
 
 from lmforge.core import get_part, lock_dir, new_run_dir, save_config, truncate_metrics
+from lmforge.model.checkpoint import CheckpointError, load_state_dict_checked
+from lmforge.model.run_checkpoint import (
+    capture_rng,
+    checkpoint_to_resume,
+    load_model_weights,
+    load_rank_file,
+    read_trainer_state,
+    restore_rng,
+    save_run_checkpoint,
+)
 
-from ..checkpointing import load_checkpoint
 from ..config import OptimConfig, RunConfig, part_ref
 from ..policy import Policy
 from ..rollout import SamplingSettings
@@ -55,6 +71,33 @@ def start_run(cfg, run_cfg: RunConfig, kind: str, policy: Policy, optimizer) -> 
     name, options = part_ref(run_cfg.metrics_logger)
     logger = get_part("metrics_logger", name)(run_dir, start_time_s=state["elapsed_s"], **options)
     return Run(run_dir, logger, state["step"], state["elapsed_s"], lock)
+
+
+def save_checkpoint(run_dir: Path, policy: Policy, optimizer, step: int, elapsed_s: float) -> Path:
+    """``run_dir/checkpoints/step_N/``: weights (adapters as they are), optimizer, RNG, step and time."""
+    return save_run_checkpoint(
+        run_dir, step, model_state=policy.model.state_dict(), optimizer_state=optimizer.state_dict(),
+        rng_state=capture_rng(), trainer_state={"step": step, "time_s": elapsed_s, "source": policy.source},
+        config_toml=(run_dir / "config.toml").read_text())
+
+
+def load_checkpoint(run_dir: Path, policy: Policy, optimizer) -> dict:
+    """Restore weights, optimizer and RNG in place from the newest checkpoint that verifies; returns
+    ``{"step", "elapsed_s"}`` (step 0 for a run that never saved one)."""
+    if (run_dir / "checkpoints" / "latest").is_dir():
+        raise CheckpointError(f"{run_dir} holds an align checkpoint from before checksums "
+                              "(checkpoints/latest/): it cannot be verified; start a new run")
+    ckpt = checkpoint_to_resume(run_dir, lambda message: print(f"lmforge: {message}", file=sys.stderr))
+    if ckpt is None:
+        return {"step": 0, "elapsed_s": 0.0}
+    state = read_trainer_state(ckpt, ("step", "time_s"))
+    load_state_dict_checked(policy.model, load_model_weights(ckpt), str(ckpt))
+    try:
+        optimizer.load_state_dict(load_rank_file(ckpt, "optimizer", 0))
+    except (ValueError, KeyError, RuntimeError) as e:
+        raise CheckpointError(f"checkpoint {ckpt}: optimizer state does not fit: {e}") from e
+    restore_rng(load_rank_file(ckpt, "rng", 0))
+    return {"step": state["step"], "elapsed_s": state["time_s"]}
 
 
 def make_optimizer(model, cfg: OptimConfig) -> torch.optim.Optimizer:

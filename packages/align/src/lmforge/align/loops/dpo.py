@@ -11,7 +11,6 @@ import torch
 
 from lmforge.core import get_part
 
-from ..checkpointing import save_checkpoint
 from ..config import DPOConfig, part_ref
 from ..dpo import preference_log_ratios, preference_loss_and_margin
 from ..lora import frozen_reference
@@ -19,7 +18,7 @@ from ..plotting import plot_run_curves
 from ..policy import Policy, load_policy, save_policy
 from ..preferences import load_pairs, preference_pairs
 from ..tasks.base import task_problems
-from .common import make_optimizer, optimizer_step, progress, seed_everything, start_run
+from .common import make_optimizer, optimizer_step, progress, save_checkpoint, seed_everything, start_run
 
 
 def build_preference_loss(cfg: DPOConfig):

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from lmforge.core import get_part
 
-from ..checkpointing import save_checkpoint
 from ..config import EIConfig
 from ..engines.factory import make_rollout_engine
 from ..plotting import plot_run_curves
@@ -15,7 +14,15 @@ from ..policy import Policy, load_policy, save_policy
 from ..rollout import SamplingSettings
 from ..tasks.base import task_problems
 from ..tokenization import encode_text, eos_id_of, pad_id_of
-from .common import decode_response, evaluate, make_optimizer, progress, seed_everything, start_run
+from .common import (
+    decode_response,
+    evaluate,
+    make_optimizer,
+    progress,
+    save_checkpoint,
+    seed_everything,
+    start_run,
+)
 from .sft import sft_steps
 
 

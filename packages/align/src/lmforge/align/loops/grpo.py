@@ -21,7 +21,6 @@ import torch
 
 from lmforge.core import ConfigError, get_part
 
-from ..checkpointing import save_checkpoint
 from ..config import GRPOConfig, part_ref
 from ..engines.factory import make_rollout_engine
 from ..logprobs import get_response_log_probs, masked_mean
@@ -47,6 +46,7 @@ from .common import (
     make_optimizer,
     optimizer_step,
     progress,
+    save_checkpoint,
     seed_everything,
     start_run,
 )

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from lmforge.core import get_part
 
-from ..checkpointing import save_checkpoint
 from ..config import SFTConfig
 from ..engines.factory import make_rollout_engine
 from ..logprobs import get_response_log_probs
@@ -16,7 +15,15 @@ from ..policy import Policy, load_policy, save_policy
 from ..sft_step import sft_microbatch_train_step
 from ..tasks.base import Problem, task_problems
 from ..tokenization import encode_text, eos_id_of, pack_prompt_and_output_ids, pad_id_of
-from .common import evaluate, make_optimizer, optimizer_step, progress, seed_everything, start_run
+from .common import (
+    evaluate,
+    make_optimizer,
+    optimizer_step,
+    progress,
+    save_checkpoint,
+    seed_everything,
+    start_run,
+)
 
 
 def sft_batch(policy: Policy, examples: list[tuple[str, str]], device) -> dict:
