@@ -44,12 +44,7 @@ def inputs(tmp_path_factory):
     rng.shuffle(docs)
     lines = [json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(docs)]
     (d / "in.jsonl").write_text("".join(lines))
-    common = f'''[input]
-paths = ["{d / "in.jsonl"}"]
-[executor]
-name = "local"
-options = {{ workers = 1, progress = false }}
-'''
+    common = f'[input]\npaths = ["{d / "in.jsonl"}"]\n'  # one shard: the local executor runs it in-process
     (d / "base.toml").write_text(f'output_dir = "ignored"\n[[filters]]\nname = "length"\n{common}')
     (d / "dedup.toml").write_text('[[filters]]\nname = "gopher"\n[[dedup]]\nname = "exact_line"\n' + common)
     (d / "heldout.txt").write_text("\n\n".join(pydoc_data.topics.topics[t] for t in HELDOUT_TOPICS))

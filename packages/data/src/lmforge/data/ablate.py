@@ -112,7 +112,7 @@ def run_data_ablation(specs: dict[str, PipelineSpec], heldout: str | Path, budge
         tok_dir, tokenizer = Path(tokenizer_dir), {"given": str(tokenizer_dir)}
     token_files = {}
     for name, cfg in configs.items():
-        meta = tokenize_output(cfg, pipelines[name]["input_key"], tok_dir)
+        meta = tokenize_output(Path(cfg.output_dir), pipelines[name]["input_key"], tok_dir)
         token_files[name] = meta["path"]
         pipelines[name]["tokens"] = meta["count"]
 

@@ -14,14 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from lmforge.core import atomic_write, get_part
+from lmforge.core import atomic_open, atomic_write, get_part
+from lmforge.tokenize import EOT
 
-from .pipeline import EOT, _tokenize
-from .pipeline_config import PipelineConfig, TokenizeConfig
 from .readers import read_jsonl
 
 TOKENS = "ablation-tokens.bin"  # in each pipeline's folder, next to its final/ documents
@@ -69,13 +67,21 @@ def train_tokenizer(outputs: dict[str, Path], work: Path, vocab_size: int, sampl
     return tok_dir, {**record, "reused": False}
 
 
-def tokenize_output(cfg: PipelineConfig, input_key: str, tokenizer_dir: Path) -> dict[str, Any]:
-    """The pipeline's kept documents as ``TOKENS`` in its folder, by the pipeline's own tokenizer step;
-    redone only when the pipeline's inputs or the tokenizer changed. Returns the token file's sidecar."""
-    from lmforge.tokenize import tokenizer_fingerprint
+def tokenize_output(folder: Path, input_key: str, tokenizer_dir: Path) -> dict[str, Any]:
+    """A finished pipeline's kept documents as ``TOKENS`` in its folder, joined by the end-of-text token
+    as the pipeline's own tokenizer step joins them; redone only when the pipeline's inputs or the
+    tokenizer changed (the key in ``TOKENS.done``). Returns the token file's sidecar and path."""
+    from lmforge.tokenize import encode_files_to_bin, load_tokenizer, tokenizer_fingerprint
 
-    folder = Path(cfg.output_dir)
+    target, marker = folder / TOKENS, folder / f"{TOKENS}.done"
     key = f"{input_key}:{tokenizer_fingerprint(tokenizer_dir)}"
-    tokenize = TokenizeConfig(tokenizer_dir=str(tokenizer_dir), out=TOKENS, workers=cfg.tokenize.workers)
-    meta = _tokenize(output_shards(folder), folder, folder / TOKENS, replace(cfg, tokenize=tokenize), key)
-    return {**meta, "path": str(folder / TOKENS)}
+    if not (marker.is_file() and marker.read_text() == key):
+        marker.unlink(missing_ok=True)
+        text = folder / "ablation-tokens-input.txt"
+        with atomic_open(text, "w") as f:  # streamed: an output may be larger than memory
+            for i, doc in enumerate(_documents(folder)):
+                f.write(EOT + doc if i else doc)  # the encoder adds the last end-of-text
+        encode_files_to_bin(load_tokenizer(tokenizer_dir), [text], target, workers=1)
+        text.unlink()
+        atomic_write(marker, key)
+    return {**json.loads(Path(f"{target}.json").read_text()), "path": str(target)}
