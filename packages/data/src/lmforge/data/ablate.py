@@ -6,8 +6,9 @@
 2. One tokenizer for all outputs, and each output encoded with it (``ablate_tokens``).
 3. An ``ablation_trainer`` part (``lab`` from lmforge-scaling) trains one model per token file at
    exactly the same FLOPs (same shape, same tokens seen: a pipeline that kept less is repeated) and
-   judges each on the held-out text. The data package never imports a trainer; the part crosses
-   through core's registry.
+   judges each on the held-out text, once per seed. The data package never imports a trainer; the
+   part crosses through core's registry.
+4. ``ablate_report`` checks that the compute was equal, merges the seeds and ranks the pipelines.
 
 Everything that can be checked is checked before the first pipeline runs: configs, names, the held-out
 text, the tokenizer, and that a trainer part is installed.
@@ -25,6 +26,7 @@ from typing import Any
 
 from lmforge.core import LmforgeError, atomic_write, get_part, load_config, part_names
 
+from .ablate_report import check_equal_compute, merge_seeds, plot_data_ablation
 from .ablate_tokens import tokenize_output, train_tokenizer
 from .pipeline import run_pipeline
 from .pipeline_config import PipelineConfig
@@ -69,19 +71,22 @@ def load_pipelines(specs: dict[str, PipelineSpec], out: Path) -> dict[str, Pipel
 def run_data_ablation(specs: dict[str, PipelineSpec], heldout: str | Path, budget: float, out: str | Path,
                       model: dict[str, int], *, tokenizer_dir: str | Path | None = None,
                       vocab_size: int = 2000, sample_chars: int = 2_000_000, bpe_trainer: str = "python",
-                      trainer: str = "lab",
+                      trainer: str = "lab", seeds: tuple[int, ...] = (0,),
                       echo: Callable[[str], None] = lambda line: None, **options: Any) -> dict[str, Any]:
     """Run the pipelines, tokenize their outputs alike, train one model each at ``budget`` FLOPs.
 
-    ``options`` go to the trainer part (``batch_size``, ``lr``, ``seed``, ``device``, ...). Returns the
-    trainer's report (rows best first) with each row's pipeline figures, ``pipelines`` and
-    ``tokenizer``; also written to ``OUT/data_ablation.json``."""
+    Each of ``seeds`` trains every pipeline once (its runs in ``OUT/train/seed-N``); ``options`` go to
+    the trainer part (``batch_size``, ``lr``, ``device``, ...). Returns the merged report (see
+    ``ablate_report``: one row per pipeline, best first) with ``pipelines``, ``tokenizer``, the
+    trainer's own reports and the plot; also written to ``OUT/data_ablation.json``."""
     out = Path(out)
     heldout = Path(heldout)
     if not heldout.is_file():
         raise LmforgeError(f"--heldout {heldout}: no such file")
     if budget <= 0:
         raise LmforgeError(f"--budget must be positive, got {budget:g}")
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise LmforgeError(f"give one or more distinct seeds, got {list(seeds)}")
     train = ablation_trainer(trainer)
     configs = load_pipelines(specs, out)
     if tokenizer_dir is not None:
@@ -116,13 +121,15 @@ def run_data_ablation(specs: dict[str, PipelineSpec], heldout: str | Path, budge
         token_files[name] = meta["path"]
         pipelines[name]["tokens"] = meta["count"]
 
-    report = train(token_files, heldout, tok_dir, budget, model, out / "train", **options)
-    check_equal_compute(report, budget, trainer)
-    for row in report["rows"]:
-        p = pipelines[row["pipeline"]]
-        row.update(documents_in=p["documents_in"], documents_kept=p["documents_kept"],
-                   pipeline_reused=p["reused"])
-    report.update(pipelines=pipelines, tokenizer={"dir": str(tok_dir), **tokenizer}, trainer=trainer)
+    reports = {}
+    for seed in seeds:  # each seed its own folder, so its own ledger unless options name one
+        reports[seed] = train(token_files, heldout, tok_dir, budget, model, out / "train" / f"seed-{seed}",
+                              seed=seed, **options)
+        echo(f"seed {seed}: best {reports[seed]['best']}")
+    check_equal_compute(reports, budget, trainer)
+    report = merge_seeds(reports, pipelines)
+    report.update(pipelines=pipelines, tokenizer={"dir": str(tok_dir), **tokenizer}, trainer=trainer,
+                  trainer_reports=reports, plot=str(plot_data_ablation(report, out / "data_ablation.png")))
     atomic_write(out / "data_ablation.json", json.dumps(report, indent=1, default=str))
     return report
 
@@ -132,37 +139,3 @@ def _stored_stats(folder: Path) -> dict[str, Any] | None:
         return json.loads((folder / "stats.json").read_text())
     except (OSError, json.JSONDecodeError):
         return None
-
-
-def check_equal_compute(report: dict[str, Any], budget: float, trainer: str) -> None:
-    """The comparison is only fair at equal compute: refuse a trainer report that is not."""
-    rows = report["rows"]
-    flops, seen = {r["flops"] for r in rows}, {r["tokens_seen"] for r in rows}
-    if len(flops) != 1 or len(seen) != 1 or min(flops) < budget:
-        detail = ", ".join(f"{r['pipeline']}: {r['flops']:.4g} FLOPs, {r['tokens_seen']:,.0f} tokens"
-                           for r in rows)
-        raise LmforgeError(f"ablation_trainer {trainer!r} did not train every pipeline at the same compute "
-                           f"of at least {budget:.4g} FLOPs ({detail})")
-
-
-def format_data_ablation(report: dict[str, Any]) -> str:
-    """The table: documents and tokens each pipeline kept, epochs at equal compute, held-out scores."""
-    row0 = report["rows"][0]
-    lines = [f"equal compute: {report['budget']:.3g} FLOPs per pipeline ({row0['flops']:.4g} spent, "
-             f"{row0['tokens_seen']:,.0f} tokens seen each); model {report['model']}",
-             f"{'pipeline':<18}{'docs kept':>16}{'kept tokens':>13}{'epochs':>8}{'val loss':>10}{'ppl':>10}"
-             f"{'bits/byte':>11}  reused"]
-    for r in report["rows"]:
-        bpb = f"{r['bits_per_byte']:.4f}" if r["bits_per_byte"] is not None else "-"
-        docs = f"{r['documents_kept']:,}/{r['documents_in']:,}"
-        reused = ",".join(what for what, flag in (("pipeline", r["pipeline_reused"]), ("model", r["cached"]))
-                          if flag) or "-"
-        lines.append(f"{r['pipeline']:<18}{docs:>16}{r['kept_tokens']:>13,}{r['repetition']:>8.2f}"
-                     f"{r['val_loss']:>10.4f}{r['perplexity']:>10.2f}{bpb:>11}  {reused}")
-    for r in report["rows"]:
-        if r["repetition"] > 1:
-            lines.append(f"repeated: {r['pipeline']} kept {r['kept_tokens']:,} tokens, fewer than the "
-                         f"{r['tokens_seen']:,.0f} its model saw: {r['repetition']:.2f} epochs over its data")
-    metric = "bits per byte" if row0["bits_per_byte"] is not None else "validation loss"
-    lines.append(f"best: {report['best']} (lowest held-out {metric})")
-    return "\n".join(lines)

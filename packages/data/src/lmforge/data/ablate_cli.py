@@ -84,21 +84,24 @@ def parse_pipelines(pipeline_files: tuple[str, ...], config: Path | None, varian
 @click.option("--context-length", type=int, default=64, show_default=True)
 @click.option("--batch-size", type=int, default=16, show_default=True)
 @click.option("--lr", type=float, default=3e-3, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Same init and batch order for all.")
+@click.option("--seed", "seeds", type=int, multiple=True, default=(0,), show_default=True,
+              help="Init, batch order and held-out batches, the same for every pipeline; repeat to train "
+                   "each pipeline once per seed and rank by the mean.")
 @click.option("--eval-batches", type=int, default=16, show_default=True, help="Fixed held-out batches.")
 @click.option("--device", default="cpu", show_default=True, help="Where the models train.")
-@click.option("--ledger", default=None, help="Budget ledger (default: OUT/train/ledger.sqlite).")
+@click.option("--ledger", default=None, help="Budget ledger (default: OUT/train/seed-N/ledger.sqlite).")
 @click.option("--total-flops", type=float, default=None, help="Total of a new ledger (default: as needed).")
 @click.option("--out", default="data-ablation", show_default=True,
               help="Pipelines, tokenizer, token files, runs, table (data_ablation.json) and plot.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def ablate_command(pipeline_files, config, variants, common, heldout, budget, tokenizer_dir, vocab_size,
                    tokenizer_sample_chars, bpe_trainer, trainer, d_model, num_layers, num_heads, d_ff,
-                   context_length, batch_size, lr, seed, eval_batches, device, ledger, total_flops, out,
+                   context_length, batch_size, lr, seeds, eval_batches, device, ledger, total_flops, out,
                    as_json) -> None:
     """Run each pipeline, tokenize every output alike, train one model per output at exactly the same
     FLOPs, and rank the pipelines by held-out bits per byte (with kept tokens and repetition)."""
-    from .ablate import format_data_ablation, run_data_ablation
+    from .ablate import run_data_ablation
+    from .ablate_report import format_data_ablation
 
     specs = parse_pipelines(pipeline_files, config, variants, common)
     model = {"context_length": context_length, "d_model": d_model, "num_layers": num_layers,
@@ -106,7 +109,7 @@ def ablate_command(pipeline_files, config, variants, common, heldout, budget, to
     report = run_data_ablation(
         specs, heldout, budget, out, model, tokenizer_dir=tokenizer_dir, vocab_size=vocab_size,
         sample_chars=tokenizer_sample_chars, bpe_trainer=bpe_trainer, trainer=trainer,
-        echo=lambda line: click.echo(line, err=as_json), batch_size=batch_size, lr=lr, seed=seed,
+        seeds=seeds, echo=lambda line: click.echo(line, err=as_json), batch_size=batch_size, lr=lr,
         eval_batches=eval_batches, device=device, ledger=ledger, total_flops=total_flops)
     if as_json:
         click.echo(json.dumps(report, indent=1, default=str))
