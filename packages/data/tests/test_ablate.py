@@ -51,13 +51,15 @@ def inputs(tmp_path_factory):
     return d
 
 
-def ablate(inputs: Path, out: Path) -> tuple[str, dict]:
+def ablate(inputs: Path, out: Path, *extra: str, seeds=("0", "1")) -> tuple[str, dict]:
     args = ["data", "ablate", "--config", str(inputs / "base.toml"), "--variant", "all",
             "--variant", 'gopher:filters=[{name="length"}, {name="gopher"}]',
             "--pipeline", f"dedup={inputs / 'dedup.toml'}", "--heldout", str(inputs / "heldout.txt"),
             "--budget", str(BUDGET), "--vocab-size", "300", "--d-model", "16", "--num-layers", "1",
             "--num-heads", "1", "--context-length", str(CONTEXT), "--batch-size", str(BATCH),
-            "--eval-batches", "2", "--seed", "0", "--seed", "1", "--out", str(out)]
+            "--eval-batches", "2", "--out", str(out), *extra]
+    for seed in seeds:
+        args += ["--seed", seed]
     result = CliRunner().invoke(build_cli(), args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output, json.loads((out / "data_ablation.json").read_text())
@@ -126,6 +128,18 @@ def test_ablation_runs_pipelines_trains_at_equal_flops_and_reuses_everything(inp
     assert [r["val_loss"] for r in again["rows"]] == [r["val_loss"] for r in report["rows"]]
     assert (out / "pipelines" / "gopher" / "ablation-tokens.bin").stat().st_mtime_ns == mtime
     assert table2.count("pipeline,model") == 3
+
+    # a pipeline added later: the others are reused, and the new set of token files trains in a
+    # folder (and budget ledger) of its own instead of being refused by the old ledger
+    table3, third = ablate(inputs, out, "--variant", 'lines:dedup=[{name="exact_line"}]', seeds=("0",))
+    assert {r["pipeline"]: r["pipeline_reused"] for r in third["rows"]} == {
+        "all": True, "gopher": True, "dedup": True, "lines": False}
+    assert not third["tokenizer"]["reused"]  # its sample now includes the new output
+    def set_folders(rep):  # run_dir = OUT/train/SET/seed-N/runs/RUN
+        return {Path(r["run_dir"]).parents[2] for t in rep["trainer_reports"].values() for r in t["rows"]}
+
+    (old_set,), (new_set,) = set_folders(report), set_folders(third)
+    assert old_set != new_set and len(third["rows"]) == 4 and "best: " in table3
 
 
 @pytest.fixture

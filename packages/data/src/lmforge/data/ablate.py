@@ -16,6 +16,7 @@ text, the tokenizer, and that a trainer part is installed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lmforge.core import LmforgeError, atomic_write, get_part, load_config, part_names
+from lmforge.core import LmforgeError, atomic_write, file_sha256, get_part, load_config, part_names
 
 from .ablate_report import check_equal_compute, merge_seeds, plot_data_ablation
 from .ablate_tokens import tokenize_output, train_tokenizer
@@ -75,7 +76,7 @@ def run_data_ablation(specs: dict[str, PipelineSpec], heldout: str | Path, budge
                       echo: Callable[[str], None] = lambda line: None, **options: Any) -> dict[str, Any]:
     """Run the pipelines, tokenize their outputs alike, train one model each at ``budget`` FLOPs.
 
-    Each of ``seeds`` trains every pipeline once (its runs in ``OUT/train/seed-N``); ``options`` go to
+    Each of ``seeds`` trains every pipeline once (in ``OUT/train/SET/seed-N``); ``options`` go to
     the trainer part (``batch_size``, ``lr``, ``device``, ...). Returns the merged report (see
     ``ablate_report``: one row per pipeline, best first) with ``pipelines``, ``tokenizer``, the
     trainer's own reports and the plot; also written to ``OUT/data_ablation.json``."""
@@ -121,9 +122,13 @@ def run_data_ablation(specs: dict[str, PipelineSpec], heldout: str | Path, budge
         token_files[name] = meta["path"]
         pipelines[name]["tokens"] = meta["count"]
 
+    # One folder (so one budget ledger, sized to its runs) per set of token files and seed: an unchanged
+    # set is answered from its ledger, and another set (a pipeline added or changed, a new tokenizer)
+    # is not refused by a ledger sized for the old one.
+    train_dir = out / "train" / _content_id(token_files.values())
     reports = {}
-    for seed in seeds:  # each seed its own folder, so its own ledger unless options name one
-        reports[seed] = train(token_files, heldout, tok_dir, budget, model, out / "train" / f"seed-{seed}",
+    for seed in seeds:
+        reports[seed] = train(token_files, heldout, tok_dir, budget, model, train_dir / f"seed-{seed}",
                               seed=seed, **options)
         echo(f"seed {seed}: best {reports[seed]['best']}")
     check_equal_compute(reports, budget, trainer)
@@ -132,6 +137,10 @@ def run_data_ablation(specs: dict[str, PipelineSpec], heldout: str | Path, budge
                   trainer_reports=reports, plot=str(plot_data_ablation(report, out / "data_ablation.png")))
     atomic_write(out / "data_ablation.json", json.dumps(report, indent=1, default=str))
     return report
+
+
+def _content_id(paths) -> str:
+    return hashlib.sha256("\n".join(sorted(file_sha256(p) for p in paths)).encode()).hexdigest()[:12]
 
 
 def _stored_stats(folder: Path) -> dict[str, Any] | None:

@@ -89,7 +89,8 @@ def parse_pipelines(pipeline_files: tuple[str, ...], config: Path | None, varian
                    "each pipeline once per seed and rank by the mean.")
 @click.option("--eval-batches", type=int, default=16, show_default=True, help="Fixed held-out batches.")
 @click.option("--device", default="cpu", show_default=True, help="Where the models train.")
-@click.option("--ledger", default=None, help="Budget ledger (default: OUT/train/seed-N/ledger.sqlite).")
+@click.option("--ledger", default=None,
+              help="A budget ledger for every run (default: one per set of token files and seed).")
 @click.option("--total-flops", type=float, default=None, help="Total of a new ledger (default: as needed).")
 @click.option("--out", default="data-ablation", show_default=True,
               help="Pipelines, tokenizer, token files, runs, table (data_ablation.json) and plot.")
