@@ -165,6 +165,24 @@ class ExperimentBackendPart(Protocol):
     def __call__(self, **options: Any) -> Any: ...
 
 
+class AblationTrainerPart(Protocol):
+    """``train(token_files, heldout, tokenizer_dir, budget, model, out, **options) -> report``.
+
+    ``token_files`` maps a pipeline name to its token file (all made by the tokenizer in
+    ``tokenizer_dir``); ``heldout`` is the evaluation text (or its token file); ``model`` the shape
+    (``context_length``, ``d_model``, ``num_layers``, ``num_heads``, optional ``d_ff``); ``budget`` the
+    FLOPs every pipeline's model trains for: the same shape and the same tokens seen for each, so a
+    pipeline that kept less is repeated. Options a trainer should accept: ``batch_size``, ``lr``,
+    ``seed``, ``device``, ``eval_batches``, ``ledger``, ``total_flops``. The report is a dict with
+    ``budget``, ``model``, ``best`` (a pipeline name), ``plot`` (an image path) and ``rows``, best first,
+    each with ``pipeline``, ``kept_tokens``, ``tokens_seen``, ``repetition`` (tokens seen / kept),
+    ``flops``, ``val_loss``, ``perplexity``, ``bits_per_byte`` (None when unknown) and ``cached``.
+    """
+
+    def __call__(self, token_files: dict[str, Any], heldout: Any, tokenizer_dir: Any, budget: float,
+                 model: dict[str, int], out: Any, **options: Any) -> dict[str, Any]: ...
+
+
 # --- data -----------------------------------------------------------------------------------------
 
 
@@ -333,6 +351,8 @@ CONTRACTS: dict[str, Contract] = {c.kind: c for c in [
         "fit": _c("table"), "from_state": _c("state"), "predict_loss": _c("params", "tokens")}),
     Contract("experiment_backend", ExperimentBackendPart, "callable", _FACTORY_OPTIONS, {
         "validate": _c("exp"), "cost": _c("exp"), "run": _c("exp")}),
+    Contract("ablation_trainer", AblationTrainerPart, "callable",
+             _c("token_files", "heldout", "tokenizer_dir", "budget", "model", "out")),
     Contract("html_extractor", HtmlExtractorPart, "callable", _c("html", "charset")),
     Contract("language_identifier", LanguageIdentifierPart, "callable", _c("text")),
     Contract("classifier", ClassifierPart, "callable", _c("text")),

@@ -112,6 +112,13 @@ def register_experiment_backends(register):
     """Ways to obtain a run for a shape and budget (contract ``ExperimentBackendPart``): ``factory(**options)``."""
 
 
+@registers("ablation_trainer")
+def register_ablation_trainers(register):
+    """Equal-compute data ablations (contract ``AblationTrainerPart``): ``fn(token_files, heldout, tokenizer_dir,
+    budget, model, out, **options) -> report`` trains one model per token file for ``budget`` FLOPs each
+    (``lmforge data ablate`` calls it, so data never imports a trainer)."""
+
+
 # --- data -----------------------------------------------------------------------------------------
 
 

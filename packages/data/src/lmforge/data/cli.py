@@ -8,6 +8,8 @@ import click
 
 from lmforge.core.run_options import RunOptions, run_options
 
+from .ablate_cli import ablate_command
+
 
 @click.group("data")
 def data_group() -> None:
@@ -132,3 +134,6 @@ def fetch_model_command(name: str) -> None:
     from .classifiers import fetch_model
 
     click.echo(str(fetch_model(name)))
+
+
+data_group.add_command(ablate_command)  # in its own file: ablate_cli.py

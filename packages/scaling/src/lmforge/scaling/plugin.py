@@ -1,4 +1,5 @@
-"""lmforge-scaling plugin: the ``scaling_law`` and ``experiment_backend`` parts and ``lmforge scaling``.
+"""lmforge-scaling plugin: the ``scaling_law``, ``experiment_backend`` and ``ablation_trainer`` parts and
+``lmforge scaling``.
 
 Parts are registered by import string, so polars, statsmodels, scipy and torch load only when a part
 is used.
@@ -24,6 +25,13 @@ def register_experiment_backends(register):
     register("train", "lmforge.scaling.train_backend:TrainBackend",
              description="Really trains lmforge models with the model package's trainer for "
                          "exactly a FLOPs budget.")
+
+
+@hookimpl
+def register_ablation_trainers(register):
+    register("lab", "lmforge.scaling.ablate:run_ablation",
+             description="One model per token file at exactly equal FLOPs through a Lab (budget ledger, "
+                         "reused runs); held-out loss, perplexity and bits per byte.")
 
 
 @hookimpl
