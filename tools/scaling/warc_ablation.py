@@ -43,12 +43,12 @@ from bench_pipeline import _tokenizer  # noqa: E402  (the data benchmark's token
 from crawl_debian_docs import crawl, find_html_dir  # noqa: E402
 
 PIPELINES = {
-    "length": {"filters": [{"name": "length", "options": {"min_chars": 200}}], "dedup": []},
-    "gopher": {"filters": [{"name": "length", "options": {"min_chars": 200}},
-                           {"name": "language", "options": {"languages": ["en"], "min_score": 0.65}},
+    "length": {"filters": [{"name": "length", "min_chars": 200}], "dedup": []},
+    "gopher": {"filters": [{"name": "length", "min_chars": 200},
+                           {"name": "language", "languages": ["en"], "min_score": 0.65},
                            {"name": "gopher"}], "dedup": []},
-    "gopher+dedup": {"filters": [{"name": "length", "options": {"min_chars": 200}},
-                                 {"name": "language", "options": {"languages": ["en"], "min_score": 0.65}},
+    "gopher+dedup": {"filters": [{"name": "length", "min_chars": 200},
+                                 {"name": "language", "languages": ["en"], "min_score": 0.65},
                                  {"name": "gopher"}],
                      "dedup": [{"name": "exact_line"}, {"name": "minhash"}]},
 }
@@ -86,7 +86,7 @@ def main() -> None:
         cfg = load_config(PipelineConfig, data={
             "output_dir": str(out / "pipelines" / name), "input": {"paths": [str(warc)]}, **steps,
             "tokenize": {"tokenizer_dir": str(tok)},
-            "executor": {"name": "local", "options": {"workers": 1, "progress": False}}})
+            "executor": {"name": "local", "workers": 1, "progress": False}})
         stats = run_pipeline(cfg)
         tokens[name] = out / "pipelines" / name / cfg.tokenize.out
         print(f"{name}: {stats['steps'][0]['in']} documents in -> {tokens[name]}", flush=True)
