@@ -52,7 +52,7 @@ def run_command(run: RunOptions, keep_going: bool, verify_inputs: str) -> None:
 
 
 @data_group.command("stats")
-@click.argument("run_dir", type=click.Path(exists=True))
+@click.argument("run_dir")  # a folder, its stats.json, or a URL (s3://...)
 @click.option(
     "--plot",
     "plot_path",
