@@ -142,3 +142,45 @@ def test_ray_over_s3_equals_the_local_run(tmp_path, warc_maker, crawl_builder, s
     with storage.lock_output(out), pytest.raises(LmforgeError, match="being written by pid"):
         with storage.lock_output(out):
             pass
+
+
+def test_tokens_of_a_memory_run_equal_the_local_run(tmp_path):
+    """The encoder works on local files: for a remote output the token file is made in a local temp
+    folder and uploaded with its sidecar."""
+    import numpy as np
+
+    from lmforge.tokenize import BPETokenizer, train_bpe
+
+    eot = "<|endoftext|>"
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("The committee examined the history of the rivers and bridges. " * 50 + eot)
+    vocab, merges = train_bpe(corpus, 300, [eot])
+    BPETokenizer(vocab, merges, special_tokens=[eot]).save(tmp_path / "tok")
+    src = tmp_path / "in" / "docs.jsonl"
+    src.parent.mkdir()
+    src.write_text(
+        "".join(json.dumps({"id": str(i), "text": f"The rivers {i} and bridges."}) + "\n" for i in range(9))
+    )
+    tokens = {}
+    for out in (str(tmp_path / "local"), "memory://lmforge-tok/out"):
+        try:
+            cfg = load_config(
+                PipelineConfig,
+                data={
+                    "output_dir": out,
+                    "input": {"paths": [str(src)]},
+                    "tokenize": {"tokenizer_dir": str(tmp_path / "tok")},
+                    "executor": {"name": "local", "workers": 1, "progress": False},
+                },
+            )
+            stats = run_pipeline(cfg)
+            meta = json.loads(storage.read_text(storage.join(out, "tokens.bin.json")))
+            assert meta == stats["tokens"] and meta["count"] > 9
+            tokens[out] = np.frombuffer(
+                storage.read_bytes(storage.join(out, "tokens.bin")), dtype=meta["dtype"]
+            )
+        finally:
+            if out.startswith("memory://"):
+                storage.rmtree("memory://lmforge-tok")
+    local, remote = tokens.values()
+    assert np.array_equal(local, remote)
