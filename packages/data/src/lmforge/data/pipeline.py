@@ -1,9 +1,11 @@
 """``run_pipeline(config)``: shards -> extract + filters (parallel) -> dedup steps -> writer -> tokens.
 
-Layout of ``output_dir``::
+Layout of ``output_dir`` (a local folder or an fsspec URL such as ``s3://bucket/run``: every path
+goes through :mod:`lmforge.data.storage`)::
 
     config.toml                 the resolved config
-    .lmforge.lock               held while a run writes here: a second run is refused
+    .lmforge.lock               held while a run writes here (a lock object on object storage): a
+                                second run is refused
     stage1/<shard>.jsonl.gz     kept documents per shard, and <shard>.done.json (its stats, the marker)
     dedup-<i>-<name>/           each dedup step's shards, and _DONE.json once the whole step finished
     final/<shard>.<format>      the output in the configured format, each with a .done marker
