@@ -86,6 +86,9 @@ def test_memory_filesystem_run_equals_the_local_run(tmp_path, warc_maker, crawl_
         with pytest.raises(ConfigError, match="memory://"):
             run_pipeline(_config(f"{remote}/*.warc.gz", "memory://lmforge-test/out2", {"name": "local"}))
         assert not storage.isdir("memory://lmforge-test/out2")
+        # An output inside the input folder is refused for URLs too.
+        with pytest.raises(ConfigError, match="inside the input folder"):
+            run_pipeline(_config(f"{remote}/*.warc.gz", f"{remote}/run", in_process))
         # The lock object keeps a second run out (its holder is named) and is left alone.
         with storage.lock_output(out), pytest.raises(LmforgeError, match="being written by pid"):
             run_pipeline(_config(f"{remote}/*.warc.gz", out, in_process))
