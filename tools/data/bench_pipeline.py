@@ -80,26 +80,22 @@ def main() -> None:
                 "output_dir": str(work / "run"),
                 "input": {"paths": [str(warc)]},
                 "filters": [
-                    {"name": "length", "options": {"min_chars": 200}},
-                    {"name": "language", "options": {"languages": ["en"], "min_score": 0.65}},
+                    {"name": "length", "min_chars": 200},
+                    {"name": "language", "languages": ["en"], "min_score": 0.65},
                     {"name": "gopher"},
+                    {"name": "classifier", "classifier": "nsfw", "drop_label": "nsfw", "min_score": 0.9},
                     {
                         "name": "classifier",
-                        "options": {"classifier": "nsfw", "drop_label": "nsfw", "min_score": 0.9},
+                        "classifier": "toxic_speech",
+                        "drop_label": "toxic",
+                        "min_score": 0.9,
                     },
-                    {
-                        "name": "classifier",
-                        "options": {"classifier": "toxic_speech", "drop_label": "toxic", "min_score": 0.9},
-                    },
-                    {
-                        "name": "classifier",
-                        "options": {"classifier": "quality", "drop_label": "cc", "min_score": 0.5},
-                    },
+                    {"name": "classifier", "classifier": "quality", "drop_label": "cc", "min_score": 0.5},
                     {"name": "pii_mask"},
                 ],
                 "dedup": [{"name": "exact_line"}, {"name": "minhash"}],
                 "tokenize": {"tokenizer_dir": str(tok) if tok else None},
-                "executor": {"name": "local", "options": {"workers": args.workers, "progress": False}},
+                "executor": {"name": "local", "workers": args.workers, "progress": False},
             },
         )
         t0, c0 = time.perf_counter(), _cpu()

@@ -39,10 +39,10 @@ from lmforge.data.pipeline_config import PipelineConfig
 warc, out, extractor = sys.argv[1:4]
 cfg = load_config(PipelineConfig, data={
     "output_dir": out, "input": {"paths": [warc], "shard_bytes": 0}, "extract": {"extractor": extractor},
-    "filters": [{"name": "language", "options": {"languages": ["en"], "min_score": 0.65}},
+    "filters": [{"name": "language", "languages": ["en"], "min_score": 0.65},
                 {"name": "gopher"}],
     "output": {"format": "jsonl.gz"},
-    "executor": {"name": "local", "options": {"workers": 1, "progress": False}}})
+    "executor": {"name": "local", "workers": 1, "progress": False}})
 stats = run_pipeline(cfg)
 print("RESULT " + json.dumps({s["step"]: [s["in"], s["kept"]] for s in stats["steps"]}))
 """

@@ -67,9 +67,9 @@ def test_one_input_file_uses_every_worker_with_the_same_output(tmp_path, warc_ma
             data={
                 "output_dir": str(tmp_path / out),
                 "input": {"paths": [str(src)], "shard_bytes": shard_bytes},
-                "filters": [{"name": "length", "options": {"min_chars": 20}}, {"name": "gopher"}],
+                "filters": [{"name": "length", "min_chars": 20}, {"name": "gopher"}],
                 "dedup": [{"name": "exact_line"}],
-                "executor": {"name": "local", "options": {"workers": workers, "progress": False}},
+                "executor": {"name": "local", "workers": workers, "progress": False},
             },
         )
         stats = run_pipeline(cfg)

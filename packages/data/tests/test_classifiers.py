@@ -125,7 +125,7 @@ def test_a_missing_model_is_an_error_naming_the_command(tmp_path, monkeypatch):
         data={
             "output_dir": str(tmp_path / "out"),
             "input": {"paths": [str(src)]},
-            "filters": [{"name": "classifier", "options": {"classifier": "quality", "drop_label": "cc"}}],
+            "filters": [{"name": "classifier", "classifier": "quality", "drop_label": "cc"}],
         },
     )
     with pytest.raises(LmforgeError, match="train-classifier --task quality"):
@@ -169,14 +169,19 @@ def test_external_models_by_name_path_and_hub_cache_offline(tmp_path, monkeypatc
         + json.dumps({"id": "ok", "text": "the committee met on tuesday to discuss the budget"})
         + "\n"
     )
-    options = {"classifier": "fasttext", "model": "dolma-jigsaw-nsfw", "drop_label": "nsfw"}
+    # the classifier is a part with its own options, picked like any part
+    step = {
+        "name": "classifier",
+        "classifier": {"name": "fasttext", "model": "dolma-jigsaw-nsfw"},
+        "drop_label": "nsfw",
+    }
     cfg = load_config(
         PipelineConfig,
         data={
             "output_dir": str(tmp_path / "out"),
             "input": {"paths": [str(src)]},
-            "filters": [{"name": "classifier", "options": options}],
-            "executor": {"name": "local", "options": {"workers": 1, "progress": False}},
+            "filters": [step],
+            "executor": {"name": "local", "workers": 1, "progress": False},
         },
     )
     stats = run_pipeline(cfg)
@@ -198,14 +203,14 @@ def test_quality_demo_is_labelled_demo_warned_and_recorded(tmp_path, _classifier
     src.write_text(
         "".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, (t, _) in enumerate(EVAL_QUALITY))
     )
-    f = {"name": "classifier", "options": {"classifier": "quality", "drop_label": "cc"}}
+    f = {"name": "classifier", "classifier": "quality", "drop_label": "cc"}
     cfg = load_config(
         PipelineConfig,
         data={
             "output_dir": str(tmp_path / "out"),
             "input": {"paths": [str(src)]},
             "filters": [f],
-            "executor": {"name": "local", "options": {"workers": 1, "progress": False}},
+            "executor": {"name": "local", "workers": 1, "progress": False},
         },
     )
     with pytest.warns(UserWarning, match="demo model"):

@@ -44,12 +44,14 @@ output_dir = "{tmp_path / "out"}"
 paths = ["{tmp_path / "in.jsonl"}"]
 [[filters]]
 name = "length"
-options = {{ min_chars = 10, max_chars = 20000 }}
+min_chars = 10
+max_chars = 20000
 [[filters]]
 name = "gopher"
 [executor]
 name = "local"
-options = {{ workers = 1, progress = false }}
+workers = 1
+progress = false
 ''')
     result = CliRunner().invoke(
         build_cli(), ["data", "run", "--config", str(tmp_path / "p.toml"), "--set", "output.format=jsonl"]

@@ -28,19 +28,16 @@ def _config(tmp_path, inputs, **extra):
         "output_dir": str(tmp_path / "out"),
         "input": {"paths": [str(inputs / "*.warc.gz")]},
         "filters": [
-            {"name": "length", "options": {"min_chars": 20}},
-            {"name": "language", "options": {"languages": ["en"], "min_score": 0.5}},
+            {"name": "length", "min_chars": 20},
+            {"name": "language", "languages": ["en"], "min_score": 0.5},
             {"name": "gopher"},
             {"name": "pii_mask"},
         ],
         "dedup": [
             {"name": "exact_line"},
-            {
-                "name": "minhash",
-                "options": {"num_hashes": 64, "num_bands": 16, "ngrams": 3, "jaccard_threshold": 0.7},
-            },
+            {"name": "minhash", "num_hashes": 64, "num_bands": 16, "ngrams": 3, "jaccard_threshold": 0.7},
         ],
-        "executor": {"name": "local", "options": {"workers": 2, "progress": False}},
+        "executor": {"name": "local", "workers": 2, "progress": False},
     }
     data.update(extra)
     return load_config(PipelineConfig, data=data)
@@ -119,11 +116,11 @@ def test_resuming_with_a_different_config_is_refused(tmp_path):
     data = {
         "output_dir": str(tmp_path / "o"),
         "input": {"paths": [str(tmp_path / "a.jsonl")]},
-        "executor": {"name": "local", "options": {"workers": 1, "progress": False}},
+        "executor": {"name": "local", "workers": 1, "progress": False},
     }
     run_pipeline(load_config(PipelineConfig, data=data))
     run_pipeline(
-        load_config(PipelineConfig, data={**data, "executor": {"name": "local", "options": {"workers": 2}}})
+        load_config(PipelineConfig, data={**data, "executor": {"name": "local", "workers": 2}})
     )
     with pytest.raises(LmforgeError, match="different pipeline config"):
         run_pipeline(load_config(PipelineConfig, data={**data, "filters": [{"name": "gopher"}]}))

@@ -61,8 +61,8 @@ def _config(tmp_path, paths, filters=(), **extra):
     data = {
         "output_dir": str(tmp_path / "out"),
         "input": {"paths": [str(p) for p in paths]},
-        "filters": list(filters) or [{"name": "length", "options": {"min_chars": 5}}],
-        "executor": {"name": "local", "options": {"workers": 1, "progress": False}},
+        "filters": list(filters) or [{"name": "length", "min_chars": 5}],
+        "executor": {"name": "local", "workers": 1, "progress": False},
     }
     data.update(extra)
     return load_config(PipelineConfig, data=data)
@@ -83,7 +83,7 @@ def _toml(tmp_path, paths, filter_name):
     path.write_text(
         f'output_dir = "{tmp_path / "out"}"\n[input]\npaths = {json.dumps([str(p) for p in paths])}\n'
         f'[[filters]]\nname = "{filter_name}"\n[executor]\nname = "local"\n'
-        "options = { workers = 1, progress = false }\n"
+        "workers = 1\nprogress = false\n"
     )
     return path
 
@@ -145,10 +145,18 @@ def test_utf8_page_declared_windows_1252_is_decoded_right_and_counted(tmp_path, 
     "bad",
     [
         {"filters": [{"name": "gopherr"}]},
-        {"filters": [{"name": "gopher", "options": {"min_wordz": 3}}]},
-        {"filters": [{"name": "pii_mask", "options": {"x": 1}}]},
+        {"filters": [{"name": "gopher", "min_wordz": 3}]},
+        {"filters": [{"name": "pii_mask", "x": 1}]},
         {"output": {"format": "csv"}},
-        {"executor": {"name": "local", "options": {"wrokers": 2}}},
+        {"executor": {"name": "local", "wrokers": 2}},
+        # parts are picked one way (a name or {name, <options>}): the old nested `options` is refused
+        {"filters": [{"name": "length", "options": {"min_chars": 5}}]},
+        {"extract": {"extractor": {"name": "resiliparse", "bogus": 1}}},
+        {
+            "filters": [
+                {"name": "classifier", "classifier": {"name": "nsfw", "model": "x"}, "drop_label": "nsfw"}
+            ]
+        },
         {"tokenize": {"tokenizer_dir": "tok", "out": "../../x.bin"}},
         {"tokenize": {"tokenizer_dir": "tok", "out": "/tmp/x/abs.bin"}},
     ],
@@ -179,9 +187,16 @@ def test_a_second_run_on_the_same_output_dir_is_refused(tmp_path):
     src = _jsonl(tmp_path / "in" / "a.jsonl", "a", 3)
     (tmp_path / "out").mkdir()
     holder = subprocess.Popen(  # another process with a run in progress
-        [sys.executable, "-c", "import sys; from lmforge.core import lock_dir\n"
-         f"lock = lock_dir({str(tmp_path / 'out')!r}); print('held', flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from lmforge.core import lock_dir\n"
+            f"lock = lock_dir({str(tmp_path / 'out')!r}); print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(LmforgeError, match=f"being written by pid {holder.pid} on host"):
@@ -241,7 +256,7 @@ def test_exclusion_writer_keeps_dropped_documents_with_reason(tmp_path):
     cfg = _config(
         tmp_path,
         [src],
-        filters=[{"name": "length", "options": {"min_chars": 20}}, {"name": "gopher"}],
+        filters=[{"name": "length", "min_chars": 20}, {"name": "gopher"}],
         output={"exclusions": True},
     )
     stats = run_pipeline(cfg)

@@ -25,15 +25,15 @@ def test_ray_executor_output_identical_to_local(tmp_path, warc_maker, crawl_buil
                 "output_dir": str(tmp_path / name),
                 "input": {"paths": [str(tmp_path / "crawl" / "*.warc.gz")]},
                 "filters": [
-                    {"name": "length", "options": {"min_chars": 20}},
+                    {"name": "length", "min_chars": 20},
                     {"name": "gopher"},
                     {"name": "pii_mask"},
                 ],
                 "dedup": [
                     {"name": "exact_line"},
-                    {"name": "minhash", "options": {"num_hashes": 32, "num_bands": 8}},
+                    {"name": "minhash", "num_hashes": 32, "num_bands": 8},
                 ],
-                "executor": {"name": name, "options": options},
+                "executor": {"name": name, **options},
             },
         )
         try:

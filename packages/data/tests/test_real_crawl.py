@@ -37,12 +37,12 @@ def test_pipeline_on_real_debian_doc_crawl(tmp_path):
             "output_dir": str(tmp_path / "out"),
             "input": {"paths": [str(warc)]},
             "filters": [
-                {"name": "language", "options": {"languages": ["en"], "min_score": 0.5}},
+                {"name": "language", "languages": ["en"], "min_score": 0.5},
                 {"name": "gopher"},
                 {"name": "pii_mask"},
             ],
             "dedup": [{"name": "minhash"}],
-            "executor": {"name": "local", "options": {"workers": 1, "progress": False}},
+            "executor": {"name": "local", "workers": 1, "progress": False},
         },
     )
     stats = run_pipeline(cfg)

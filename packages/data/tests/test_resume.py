@@ -30,10 +30,10 @@ SCRIPT = textwrap.dedent('''
     cfg = load_config(PipelineConfig, data={
         "output_dir": sys.argv[1],
         "input": {"paths": [sys.argv[2] + "/*.warc.gz"]},
-        "filters": [{"name": "slow_for_test"}, {"name": "length", "options": {"min_chars": 20}},
+        "filters": [{"name": "slow_for_test"}, {"name": "length", "min_chars": 20},
                     {"name": "gopher"}, {"name": "pii_mask"}],
-        "dedup": [{"name": "minhash", "options": {"num_hashes": 32, "num_bands": 8, "ngrams": 3}}],
-        "executor": {"name": "local", "options": {"workers": 2, "progress": False}},
+        "dedup": [{"name": "minhash", "num_hashes": 32, "num_bands": 8, "ngrams": 3}],
+        "executor": {"name": "local", "workers": 2, "progress": False},
     })
     run_pipeline(cfg)
 ''')

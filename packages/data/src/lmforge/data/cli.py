@@ -54,7 +54,7 @@ def run_command(run: RunOptions, keep_going: bool, verify_inputs: str) -> None:
 
 
 @data_group.command("stats")
-@click.argument("run_dir", type=click.Path(exists=True))
+@click.argument("run_dir")  # a folder, its stats.json, or a URL (s3://...)
 @click.option(
     "--plot",
     "plot_path",
@@ -134,6 +134,51 @@ def fetch_model_command(name: str) -> None:
     from .classifiers import fetch_model
 
     click.echo(str(fetch_model(name)))
+
+
+@data_group.command("fetch-urls")
+@click.option("--urls", "urls_file", required=True, help="A file of URLs, one a line (local or a URL).")
+@click.option("--out", required=True, help="The WARC to write (.warc.gz; local or s3://...).")
+@click.option("--sample", type=int, default=None, help="Fetch a seeded random sample of this many URLs.")
+@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--timeout", default=10.0, show_default=True, help="Seconds per request (3x for the whole page)."
+)
+@click.option("--workers", default=8, show_default=True, help="Concurrent requests.")
+def fetch_urls_command(urls_file, out, sample, seed, timeout, workers) -> None:
+    """Fetch a URL list into a WARC (A4's positives: the pages Wikipedia cites). Failed URLs (HTTP
+    errors, timeouts, refused connections, non-http URLs) are counted by reason, never fatal."""
+    from .fetch_urls import fetch_urls, read_url_list
+
+    report = fetch_urls(read_url_list(urls_file, sample, seed), out, timeout=timeout, workers=workers)
+    click.echo(json.dumps(report, indent=2))
+
+
+@data_group.command("quality-examples")
+@click.option("--positives", multiple=True, required=True, help="WARC(s) of good pages (label wiki).")
+@click.option("--negatives", multiple=True, required=True, help="Crawl WARC(s) to sample from (label cc).")
+@click.option("--out", required=True, help="The labelled JSONL to write.")
+@click.option(
+    "--max-negatives", type=int, default=None, help="Negatives to sample (default: as many as positives)."
+)
+@click.option("--min-chars", default=200, show_default=True, help="Skip pages with less extracted text.")
+@click.option("--extractor", default="resiliparse", show_default=True, help="An html_extractor part.")
+@click.option("--seed", default=0, show_default=True)
+def quality_examples_command(positives, negatives, out, max_negatives, min_chars, extractor, seed) -> None:
+    """Labelled quality examples: extracted positives (wiki) and a sample of crawl pages (cc), for
+    `lmforge data train-classifier --task quality --data OUT`."""
+    from .quality_examples import quality_examples
+
+    report = quality_examples(
+        list(positives),
+        list(negatives),
+        out,
+        max_negatives=max_negatives,
+        min_chars=min_chars,
+        extractor=extractor,
+        seed=seed,
+    )
+    click.echo(json.dumps(report, indent=2))
 
 
 data_group.add_command(ablate_command)  # in its own file: ablate_cli.py

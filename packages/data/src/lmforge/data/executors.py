@@ -32,6 +32,11 @@ class LocalExecutor:
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
         self.progress = progress
 
+    @property
+    def in_process(self) -> bool:
+        """Whether the work runs in this process (then ``memory://`` paths are shared with it)."""
+        return self.workers <= 1
+
     def map(
         self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "", stop: Stop = None
     ) -> list[Any]:

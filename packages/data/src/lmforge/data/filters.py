@@ -23,15 +23,15 @@ class LanguageFilter:
         self,
         languages: list[str] | None = None,
         min_score: float = 0.65,
-        identifier: str = "fasttext_lid176",
+        identifier: str | dict = "fasttext_lid176",
         max_chars: int = 10_000,
     ) -> None:
-        from lmforge.core import get_part
+        from .parts import callable_part
 
         self.max_chars = max_chars
         self.languages = set(languages or ["en"])
         self.min_score = min_score
-        self.identify = get_part("language_identifier", identifier)
+        self.identify = callable_part("language_identifier", identifier, "language filter: identifier")
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         code, score = self.identify(doc.text[: self.max_chars])
@@ -46,24 +46,24 @@ class LanguageFilter:
 class ClassifierFilter:
     """Drop a document when a classifier gives ``drop_label`` with confidence >= ``min_score``.
 
-    ``classifier`` names a classifier part; ``model`` builds a part that takes one (``fasttext``:
-    a trained name, a path, ``dolma-jigsaw-nsfw``, ``hf://org/repo/file``). The probability of
-    ``drop_label`` is stored as ``metadata["<classifier>_<drop_label>_score"]`` for the histograms of
+    ``classifier`` is a classifier part, picked like any part: a name (``"nsfw"``) or a table with
+    its options (``{name = "fasttext", model = "dolma-jigsaw-nsfw"}``; a model is a trained name, a
+    path, a known external name or ``hf://org/repo/file``). The probability of ``drop_label`` is
+    stored as ``metadata["<classifier>_<drop_label>_score"]`` for the histograms of
     `lmforge data stats --plot`.
     """
 
-    def __init__(
-        self, classifier: str, drop_label: str, min_score: float = 0.5, model: str | None = None
-    ) -> None:
-        from lmforge.core import get_part
+    def __init__(self, classifier: str | dict, drop_label: str, min_score: float = 0.5) -> None:
+        from .parts import as_ref, callable_part
 
         self.drop_label, self.min_score = drop_label, min_score
+        ref = as_ref(classifier, "classifier filter: classifier")
+        model = ref.options.get("model")
         # Named after the model when there is one, so two fastText filters keep apart in the stats.
         self.name = (
-            classifier if model is None else re.sub(r"\W+", "_", Path(model).name.removesuffix(".bin"))
+            ref.name if model is None else re.sub(r"\W+", "_", Path(str(model)).name.removesuffix(".bin"))
         )
-        part = get_part("classifier", classifier)
-        self.classify = part(model=model) if model is not None else part
+        self.classify = callable_part("classifier", ref, "classifier")
 
     def provenance(self) -> dict:
         """What the classifier is: model, training data, held-out figures (for ``stats.json``)."""

@@ -1,9 +1,11 @@
 """``run_pipeline(config)``: shards -> extract + filters (parallel) -> dedup steps -> writer -> tokens.
 
-Layout of ``output_dir``::
+Layout of ``output_dir`` (a local folder or an fsspec URL such as ``s3://bucket/run``: every path
+goes through :mod:`lmforge.data.storage`)::
 
     config.toml                 the resolved config
-    .lmforge.lock               held while a run writes here: a second run is refused
+    .lmforge.lock               held while a run writes here (a lock object on object storage): a
+                                second run is refused
     stage1/<shard>.jsonl.gz     kept documents per shard, and <shard>.done.json (its stats, the marker)
     dedup-<i>-<name>/           each dedup step's shards, and _DONE.json once the whole step finished
     final/<shard>.<format>      the output in the configured format, each with a .done marker
@@ -22,25 +24,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lmforge.core import (
-    ConfigError,
-    LmforgeError,
-    atomic_write,
-    config_to_dict,
-    get_part,
-    lock_dir,
-    save_config,
-)
+from lmforge.core import ConfigError, LmforgeError, config_to_dict, config_to_toml
 
+from . import storage
 from .inputs import check_output_location, input_signature, inside, list_input_files, shard_name
+from .parts import build, callable_part
 from .pipeline_config import PipelineConfig
 from .shard_worker import ShardJob, build_steps, process_shard, shard_output
 
@@ -56,22 +52,15 @@ class PipelineFailed(LmforgeError):
 class _Plan:
     """Everything validated before the first write."""
 
-    out: Path
+    out: str  # a local path or an fsspec URL, like every path below
     config: dict[str, Any]
-    files: list[Path]
-    shards: list[tuple[str, Path, tuple[int, int] | None, dict[str, Any]]]  # name, input, range, signature
+    files: list[str]
+    shards: list[tuple[str, str, tuple[int, int] | None, dict[str, Any]]]  # name, input, range, signature
     key: str
     executor: Any
     dedupers: list[Any]
-    tokens_path: Path | None
+    tokens_path: str | None
     classifiers: dict[str, dict[str, Any]]  # each classifier filter's provenance
-
-
-def _build(kind: str, name: str, options: dict[str, Any], what: str):
-    try:
-        return get_part(kind, name)(**options)
-    except TypeError as e:  # an option the part does not take
-        raise ConfigError(f"{what} {name!r}: {e}") from None
 
 
 def _validate(cfg: PipelineConfig, verify_inputs: str) -> _Plan:
@@ -80,7 +69,7 @@ def _validate(cfg: PipelineConfig, verify_inputs: str) -> _Plan:
 
     if not cfg.output_dir:
         raise ConfigError("output_dir is required")
-    out = Path(cfg.output_dir)
+    out = cfg.output_dir
     if cfg.input.format not in ("auto", *READERS):
         raise ConfigError(
             f"input.format must be auto or one of {', '.join(READERS)}, got {cfg.input.format!r}"
@@ -91,19 +80,32 @@ def _validate(cfg: PipelineConfig, verify_inputs: str) -> _Plan:
     check_output_location(out, cfg.input.paths, files)
     tokens_path = inside(out, cfg.tokenize.out) if cfg.tokenize.tokenizer_dir else None
     config = config_to_dict(cfg)
-    get_part("html_extractor", cfg.extract.extractor)
+    callable_part("html_extractor", cfg.extract.extractor, "extract.extractor")
     for step in cfg.filters:
-        _build("doc_filter", step.name, step.options, "filter")
+        build("doc_filter", step, "filter")
     _warm_up(config)
     classifiers = _classifier_provenance(config)
-    executor = _build("executor", cfg.executor.name, cfg.executor.options, "executor")
-    dedupers = [_build("deduper", d.name, d.options, "dedup step") for d in cfg.dedup]
+    executor = build("executor", cfg.executor, "executor")
+    dedupers = [build("deduper", d, "dedup step") for d in cfg.dedup]
+    _check_storage_reach(out, files, executor)
     shards = _shards(files, cfg.input.format, cfg.input.shard_bytes, verify_inputs)
     key = hashlib.sha256(json.dumps([[n, s] for n, _, _, s in shards], sort_keys=True).encode()).hexdigest()
     return _Plan(out, config, files, shards, key, executor, dedupers, tokens_path, classifiers)
 
 
-def _shards(files: list[Path], fmt: str, shard_bytes: int, verify_inputs: str):
+def _check_storage_reach(out: str, files: list[str], executor: Any) -> None:
+    """``memory://`` lives in one process: workers in other processes would write into their own
+    copy and the run would lose their outputs, so it needs an in-process executor."""
+    if any(storage.protocol(p) == "memory" for p in [out, *files]) and not getattr(
+        executor, "in_process", False
+    ):
+        raise ConfigError(
+            "memory:// paths exist only inside one process: use executor local with workers = 1 "
+            "(or a filesystem every worker can reach: a local folder, s3://)"
+        )
+
+
+def _shards(files: list[str], fmt: str, shard_bytes: int, verify_inputs: str):
     """One shard per file, or per byte range of a file larger than ``shard_bytes``."""
     from .readers import split_points
 
@@ -144,16 +146,16 @@ def _fingerprint(config: dict[str, Any]) -> str:
     return json.dumps(steps, sort_keys=True)
 
 
-def _check_same_run(out: Path, config: dict[str, Any]) -> None:
+def _check_same_run(out: str, config: dict[str, Any]) -> None:
     """Refuse to resume into a folder written with different steps: its markers would be stale."""
     fingerprint = _fingerprint(config)
-    path = out / "pipeline.fingerprint.json"
-    if path.is_file() and path.read_text() != fingerprint:
+    path = storage.join(out, "pipeline.fingerprint.json")
+    if storage.isfile(path) and storage.read_text(path) != fingerprint:
         raise LmforgeError(
             f"{out} holds a run with a different pipeline config: use a new output_dir "
             "(or delete the folder) instead of resuming"
         )
-    atomic_write(path, fingerprint)
+    storage.write_atomic(path, fingerprint)
 
 
 def _warm_up(config: dict[str, Any]) -> None:
@@ -179,9 +181,9 @@ def run_pipeline(
     ``keep_going`` finishes the other shards before failing; ``verify_inputs`` is ``stat`` (size and
     mtime) or ``hash`` (size and SHA-256) for deciding whether an input changed since its marker."""
     plan = _validate(cfg, verify_inputs)
-    with lock_dir(plan.out, "pipeline output directory"):  # created if missing; one run at a time
+    with storage.lock_output(plan.out):  # created if missing; one run at a time
         _check_same_run(plan.out, plan.config)
-        save_config(cfg, plan.out)
+        storage.write_atomic(storage.join(plan.out, "config.toml"), config_to_toml(cfg))
         done = _finished_stats(plan)
         if done is not None:
             return done
@@ -190,60 +192,63 @@ def run_pipeline(
 
 def _finished_stats(plan: _Plan) -> dict[str, Any] | None:
     """The stored stats when a previous run finished on exactly these inputs (nothing to redo)."""
-    path = plan.out / "stats.json"
-    if path.is_file():
-        stats = json.loads(path.read_text())
+    path = storage.join(plan.out, "stats.json")
+    if storage.isfile(path):
+        stats = json.loads(storage.read_text(path))
         if stats.get("input_key") == plan.key:
             return stats
     return None
 
 
-def _clean_temp_files(folder: Path) -> None:
-    """Remove temp files a killed run left behind (atomic writes name them ``.<name>.<rand>.tmp``)."""
-    if folder.is_dir():
-        for tmp in folder.glob(".*.tmp"):
+def _clean_temp_files(folder: str) -> None:
+    """Remove temp files a killed run left behind (local atomic writes name them ``.<name>.<rand>.tmp``;
+    remote writes are staged in the local temp folder, never beside their target)."""
+    if storage.is_local(folder) and Path(folder).is_dir():
+        for tmp in Path(folder).glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
 
 
-def _remove_stale_shards(folder: Path, names: list[str]) -> None:
+def _remove_stale_shards(folder: str, names: list[str]) -> None:
     """Delete stage-one files of shards whose input is no longer part of the run."""
     wanted = set(names)
     for pattern, suffix in (("*.done.json", ".done.json"), ("*.jsonl.gz", ".jsonl.gz")):
-        for p in folder.glob(pattern):
-            if p.name.removesuffix(suffix) not in wanted:
-                p.unlink()
+        for p in storage.glob(storage.join(folder, pattern)):
+            if storage.name_of(p).removesuffix(suffix) not in wanted:
+                storage.remove(p)
 
 
-def _stage_folder(folder: Path, key: str) -> Path:
+def _stage_folder(folder: str, key: str) -> str:
     """A later stage's folder, emptied first when it was computed from other inputs."""
-    key_file = folder / KEY_FILE
-    if folder.is_dir() and (not key_file.is_file() or key_file.read_text() != key):
-        shutil.rmtree(folder)
-    folder.mkdir(exist_ok=True)
+    key_file = storage.join(folder, KEY_FILE)
+    if storage.isfile(key_file):
+        if storage.read_text(key_file) != key:
+            storage.rmtree(folder)
+    elif storage.isdir(folder):
+        storage.rmtree(folder)
+    storage.makedirs(folder)
     _clean_temp_files(folder)
-    if not key_file.is_file():
-        atomic_write(key_file, key)
+    if not storage.isfile(key_file):
+        storage.write_atomic(key_file, key)
     return folder
 
 
 def _run(cfg: PipelineConfig, plan: _Plan, keep_going: bool) -> dict[str, Any]:
     out, executor = plan.out, plan.executor
-    (out / "stats.json").unlink(missing_ok=True)
-    (out / "failures.json").unlink(missing_ok=True)
-    stage1 = out / "stage1"
-    stage1.mkdir(exist_ok=True)
+    storage.remove(storage.join(out, "stats.json"))
+    storage.remove(storage.join(out, "failures.json"))
+    stage1 = storage.join(out, "stage1")
+    storage.makedirs(stage1)
     _clean_temp_files(stage1)
     names = [name for name, _, _, _ in plan.shards]
     _remove_stale_shards(stage1, names)
     excluded = None
     if cfg.output.exclusions:  # per shard, like stage1: a redone shard rewrites its own file
-        excluded = out / "excluded"
-        excluded.mkdir(exist_ok=True)
+        excluded = storage.join(out, "excluded")
+        storage.makedirs(excluded)
         _clean_temp_files(excluded)
         _remove_stale_shards(excluded, names)
     jobs = [
-        ShardJob(name, str(path), str(stage1), plan.config, sig, str(excluded) if excluded else None, rng)
-        for name, path, rng, sig in plan.shards
+        ShardJob(name, path, stage1, plan.config, sig, excluded, rng) for name, path, rng, sig in plan.shards
     ]
     stop = None if keep_going else _failed
     shard_stats = executor.map(process_shard, jobs, desc="filter shards", stop=stop)
@@ -253,21 +258,21 @@ def _run(cfg: PipelineConfig, plan: _Plan, keep_going: bool) -> dict[str, Any]:
     intermediates = [stage1]
 
     for i, (step, deduper) in enumerate(zip(cfg.dedup, plan.dedupers)):
-        folder = _stage_folder(out / f"dedup-{i}-{step.name}", plan.key)
-        done = folder / "_DONE.json"
-        if done.is_file():
-            per_shard = json.loads(done.read_text())
+        folder = _stage_folder(storage.join(out, f"dedup-{i}-{step.name}"), plan.key)
+        done = storage.join(folder, "_DONE.json")
+        if storage.isfile(done):
+            per_shard = json.loads(storage.read_text(done))
         else:
             t0 = time.perf_counter()
-            per_shard = deduper.run(current, folder, folder / "work", executor)
+            per_shard = deduper.run(current, folder, storage.join(folder, "work"), executor)
             per_shard = {"shards": per_shard, "seconds": time.perf_counter() - t0}
-            shutil.rmtree(folder / "work", ignore_errors=True)
-            atomic_write(done, json.dumps(per_shard))
+            storage.rmtree(storage.join(folder, "work"))
+            storage.write_atomic(done, json.dumps(per_shard))
         steps.append(_dedup_step_stats(f"dedup:{step.name}", per_shard, deduper.reason))
-        current = [folder / p.name for p in current]
+        current = [storage.join(folder, storage.name_of(p)) for p in current]
         intermediates.append(folder)
 
-    final = _stage_folder(out / "final", plan.key)
+    final = _stage_folder(storage.join(out, "final"), plan.key)
     t0 = time.perf_counter()
     written = executor.map(
         _write_final, [(s, final, cfg.output.format) for s in current], desc="write output"
@@ -284,7 +289,7 @@ def _run(cfg: PipelineConfig, plan: _Plan, keep_going: bool) -> dict[str, Any]:
     )
     stats = {
         "shards": len(plan.shards),
-        "inputs": [str(p) for p in plan.files],
+        "inputs": list(plan.files),
         "input_key": plan.key,
         "kept": steps[-1]["kept"],
         "steps": steps,
@@ -294,29 +299,29 @@ def _run(cfg: PipelineConfig, plan: _Plan, keep_going: bool) -> dict[str, Any]:
     }
     if plan.tokens_path is not None:
         stats["tokens"] = _tokenize(current, out, plan.tokens_path, cfg, plan.key)
-    atomic_write(out / "stats.json", json.dumps(stats, indent=1))
+    storage.write_atomic(storage.join(out, "stats.json"), json.dumps(stats, indent=1))
     if not cfg.keep_intermediate:
         for folder in intermediates:
             _delete_intermediate(folder)
     return stats
 
 
-def _delete_intermediate(folder: Path) -> None:
+def _delete_intermediate(folder: str) -> None:
     """Drop a stage's document files; its markers stay, so the finished run's record remains.
     (A later run with changed inputs redoes the shards whose files are gone.)"""
-    for p in folder.glob("*.jsonl.gz"):
-        p.unlink()
+    for p in storage.glob(storage.join(folder, "*.jsonl.gz")):
+        storage.remove(p)
 
 
 def _failed(result: dict[str, Any] | None) -> bool:
     return bool(result) and "failed" in result
 
 
-def _raise_failures(out: Path, results: list[dict[str, Any] | None]) -> None:
+def _raise_failures(out: str, results: list[dict[str, Any] | None]) -> None:
     failures = [r for r in results if _failed(r)]
     if not failures:
         return
-    atomic_write(out / "failures.json", json.dumps(failures, indent=1))
+    storage.write_atomic(storage.join(out, "failures.json"), json.dumps(failures, indent=1))
     lines = [
         f"step {f['failed']['step']} failed on shard {f['shard']} ({f['input']}) at document "
         f"{f['failed']['document']}: {f['failed']['error']}"
@@ -324,8 +329,9 @@ def _raise_failures(out: Path, results: list[dict[str, Any] | None]) -> None:
     ]
     unfinished = sum(1 for r in results if r is None)
     tail = f"; {unfinished} shard(s) not run (use --keep-going to finish them)" if unfinished else ""
+    where = storage.join(out, "failures.json")
     raise PipelineFailed(
-        f"{len(failures)} shard(s) failed{tail}; tracebacks in {out / 'failures.json'}:\n" + "\n".join(lines)
+        f"{len(failures)} shard(s) failed{tail}; tracebacks in {where}:\n" + "\n".join(lines)
     )
 
 
@@ -367,62 +373,66 @@ def _merge_scores(shard_stats: list[dict[str, Any]]) -> dict[str, list[int]]:
     return out
 
 
-def _write_final(job: tuple[Path, Path, str]) -> str:
+def _write_final(job: tuple[str, str, str]) -> str:
     """One kept shard in the output format: a hard link when the format is the stages' own
-    (``jsonl.gz``, byte-identical), else a conversion. Skipped when its marker exists."""
+    (``jsonl.gz``, byte-identical; a server-side copy on object storage), else a conversion.
+    Skipped when its marker exists."""
     from .readers import read_jsonl
     from .writers import WRITERS
 
     shard, final, fmt = job
     writer, suffix = WRITERS[fmt]
-    base = shard.name.removesuffix(".jsonl.gz")
-    marker = final / f"{base}.done"
-    if marker.is_file():
+    base = storage.name_of(shard).removesuffix(".jsonl.gz")
+    marker = storage.join(final, f"{base}.done")
+    if storage.isfile(marker):
         return "done"
-    target = final / f"{base}{suffix}"
+    target = storage.join(final, f"{base}{suffix}")
     how = "converted"
     if fmt == "jsonl.gz":
-        target.unlink(missing_ok=True)
-        try:
-            os.link(shard, target)
-            how = "linked"
-        except OSError:  # a filesystem without hard links
-            shutil.copyfile(shard, target)
-            how = "copied"
+        how = storage.link_or_copy(shard, target)
     else:
         writer(read_jsonl(shard), target)
-    atomic_write(marker, "")
+    storage.write_atomic(marker, "")
     return how
 
 
-def _tokenize(shards: list[Path], out: Path, target: Path, cfg: PipelineConfig, key: str) -> dict[str, Any]:
-    """Kept documents, joined by the end-of-text token, into one flat token file."""
+def _tokenize(shards: list[str], out: str, target: str, cfg: PipelineConfig, key: str) -> dict[str, Any]:
+    """Kept documents, joined by the end-of-text token, into one flat token file. The encoder works
+    on local files: for an output on object storage the texts and the token file are made in a local
+    temp folder and the token file and its sidecar uploaded."""
     from lmforge.tokenize import encode_files_to_bin, load_tokenizer
 
     from .readers import read_jsonl
 
-    marker = Path(f"{target}.done")
-    if marker.is_file() and marker.read_text() == key:
-        return json.loads(Path(f"{target}.json").read_text())
+    marker = f"{target}.done"
+    if storage.isfile(marker) and storage.read_text(marker) == key:
+        return json.loads(storage.read_text(f"{target}.json"))
     tokenizer = load_tokenizer(cfg.tokenize.tokenizer_dir, cfg.tokenize.tokenizer)
     if EOT not in tokenizer.special_tokens:
         raise LmforgeError(f"the tokenizer in {cfg.tokenize.tokenizer_dir} has no {EOT} special token")
-    texts_dir = out / "tokenize-input"
-    texts_dir.mkdir(exist_ok=True)
-    files = []
-    for shard in shards:
-        # A literal end-of-text string inside a document would split it in two: it is removed.
-        docs = [d.text.replace(EOT, "") for d in read_jsonl(shard)]
-        if not docs:
-            continue
-        path = texts_dir / (shard.name.removesuffix(".jsonl.gz") + ".txt")
-        atomic_write(path, EOT.join(docs))  # the encoder adds the last end-of-text of each file
-        files.append(path)
-    if not files:
-        raise LmforgeError("no documents survived the pipeline: nothing to tokenize")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    meta = encode_files_to_bin(tokenizer, files, target, workers=cfg.tokenize.workers)
-    if not cfg.keep_intermediate:
-        shutil.rmtree(texts_dir)
-    atomic_write(marker, key)
+    with tempfile.TemporaryDirectory(prefix="lmforge-tokenize-") as tmp:
+        local = storage.is_local(out)
+        texts_dir = Path(out, "tokenize-input") if local else Path(tmp, "tokenize-input")
+        texts_dir.mkdir(exist_ok=True)
+        files = []
+        for shard in shards:
+            # A literal end-of-text string inside a document would split it in two: it is removed.
+            docs = [d.text.replace(EOT, "") for d in read_jsonl(shard)]
+            if not docs:
+                continue
+            path = texts_dir / (storage.name_of(shard).removesuffix(".jsonl.gz") + ".txt")
+            storage.write_atomic(path, EOT.join(docs))  # the encoder adds each file's last end-of-text
+            files.append(path)
+        if not files:
+            raise LmforgeError("no documents survived the pipeline: nothing to tokenize")
+        encoded = Path(target) if local else Path(tmp, storage.name_of(target))
+        encoded.parent.mkdir(parents=True, exist_ok=True)
+        meta = encode_files_to_bin(tokenizer, files, encoded, workers=cfg.tokenize.workers)
+        if not local:
+            fs, remote = storage.fs_of(target)
+            fs.put_file(str(encoded), remote)
+            fs.put_file(f"{encoded}.json", f"{remote}.json")
+        if local and not cfg.keep_intermediate:
+            shutil.rmtree(texts_dir)
+    storage.write_atomic(marker, key)
     return meta

@@ -6,24 +6,30 @@ Example::
     keep_intermediate = false             # true: keep stage1/ and dedup-*/ document files after the run
 
     [input]
-    paths = ["crawl/*.warc.gz"]          # files, folders or globs; each file is one shard
+    paths = ["crawl/*.warc.gz"]          # files, folders or globs (local or s3://, memory:// URLs)
     format = "auto"                       # auto | warc | wet | jsonl | text
     shard_bytes = 4_194_304               # bigger files become byte-range shards (0: one per file)
 
     [extract]
     extractor = "resiliparse"             # an html_extractor part
 
+    # Every part below is picked the one way parts are picked in lmforge (core's PartRef): its name,
+    # or a table with the name and the part's options.
     [[filters]]                           # doc_filter parts, applied in order
     name = "length"
-    options = { min_chars = 1, max_chars = 1_000_000 }
+    min_chars = 1
+    max_chars = 1_000_000
     [[filters]]
     name = "language"
-    options = { languages = ["en"], min_score = 0.65 }
+    languages = ["en"]
+    min_score = 0.65
     [[filters]]
     name = "gopher"
     [[filters]]
     name = "classifier"
-    options = { classifier = "quality", drop_label = "cc", min_score = 0.5 }
+    classifier = "quality"                # a classifier part; {name = "fasttext", model = "..."} too
+    drop_label = "cc"
+    min_score = 0.5
     [[filters]]
     name = "pii_mask"
 
@@ -31,7 +37,10 @@ Example::
     name = "exact_line"
     [[dedup]]
     name = "minhash"
-    options = { num_hashes = 128, num_bands = 32, ngrams = 5, jaccard_threshold = 0.8 }
+    num_hashes = 128
+    num_bands = 32
+    ngrams = 5
+    jaccard_threshold = 0.8
 
     [output]
     format = "jsonl.gz"                   # jsonl | jsonl.gz | parquet
@@ -41,14 +50,15 @@ Example::
     tokenizer_dir = "runs/tok"            # a saved tokenizer folder; leave out to skip tokenizing
 
     [executor]
-    name = "local"                        # local | ray
-    options = { workers = 0 }             # 0 = all cores
+    name = "local"                        # local | ray  (or executor = "ray")
+    workers = 0                           # 0 = all cores
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from lmforge.core import PartRef
 
 
 @dataclass
@@ -62,13 +72,7 @@ class InputConfig:
 
 @dataclass
 class ExtractConfig:
-    extractor: str = "resiliparse"
-
-
-@dataclass
-class StepConfig:
-    name: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
+    extractor: PartRef = field(default_factory=lambda: PartRef("resiliparse"))  # an html_extractor part
 
 
 @dataclass
@@ -86,19 +90,13 @@ class TokenizeConfig:
 
 
 @dataclass
-class ExecutorConfig:
-    name: str = "local"
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class PipelineConfig:
     output_dir: str = ""
     input: InputConfig = field(default_factory=InputConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
-    filters: list[StepConfig] = field(default_factory=list)
-    dedup: list[StepConfig] = field(default_factory=list)
+    filters: list[PartRef] = field(default_factory=list)  # doc_filter parts
+    dedup: list[PartRef] = field(default_factory=list)  # deduper parts
     output: OutputConfig = field(default_factory=OutputConfig)
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
-    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    executor: PartRef = field(default_factory=lambda: PartRef("local"))  # an executor part
     keep_intermediate: bool = False  # keep stage1/ and dedup-*/ document files after the run

@@ -8,12 +8,13 @@ garbled header) the reader searches forward for the next record start (a gzip me
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
-import mmap
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import storage
 from .documents import Document, SkipCounter
 
 # Pages larger than this are skipped as "record_too_large": real HTML rarely exceeds it, and one
@@ -23,19 +24,19 @@ _GZIP_MAGIC = b"\x1f\x8b\x08"
 _MAX_RESYNCS = 10_000
 
 
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as f:
+def _is_gzip(path: str) -> bool:
+    with storage.open_read(path) as f:
         return f.read(3) == _GZIP_MAGIC
 
 
-def _plain_record_end(m: mmap.mmap, start: int, content_length: int) -> int:
+def _plain_record_end(m, start: int, content_length: int) -> int:
     """Where an uncompressed record starting at ``start`` ends: headers, blank line, block, CRLF CRLF."""
     header_end = m.find(b"\r\n\r\n", start)
     return -1 if header_end < 0 else header_end + 4 + content_length + 4
 
 
 def _iter_records(
-    path: Path, record_type, skipped: SkipCounter, start: int = 0, end: int | None = None
+    path: str, record_type, skipped: SkipCounter, start: int = 0, end: int | None = None
 ) -> Iterator:
     """FastWARC records of ``record_type``, resyncing past corrupt stretches.
 
@@ -47,16 +48,16 @@ def _iter_records(
     """
     from fastwarc.warc import ArchiveIterator
 
-    size = path.stat().st_size
+    size = storage.size(path)
     if size == 0:
         return
     gz = _is_gzip(path)
     end = size if end is None else min(end, size)
     offset = start
-    with open(path, "rb") as raw, mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as m:
+    with storage.byte_view(path) as m:  # an mmap locally; windows read on demand from object storage
         for _ in range(_MAX_RESYNCS):
             last_start, expected_next = offset, offset
-            with open(path, "rb") as f:
+            with storage.open_read(path) as f:
                 f.seek(offset)
                 try:
                     # Every record type is iterated (and filtered here) so that ``last_start`` tracks
@@ -106,7 +107,7 @@ def read_warc(
     payload bytes; metadata: url, record_id, date, content_type, charset, source."""
     from fastwarc.warc import WarcRecordType
 
-    path = Path(path)
+    path, name = str(path), storage.name_of(path)
     skipped = skipped if skipped is not None else SkipCounter()
     for record in _iter_records(path, WarcRecordType.response, skipped, *(byte_range or (0, None))):
         try:
@@ -134,7 +135,7 @@ def read_warc(
             date = record.record_date
             yield Document(
                 text=payload,
-                id=record.record_id or f"{path.name}:{record.stream_pos}",
+                id=record.record_id or f"{name}:{record.stream_pos}",
                 metadata={
                     "url": _target_uri(record),
                     "record_id": record.record_id,
@@ -154,14 +155,14 @@ def read_wet(
     """Conversion (plain-text) records of a WET file as Documents with ``str`` text."""
     from fastwarc.warc import WarcRecordType
 
-    path = Path(path)
+    path, name = str(path), storage.name_of(path)
     skipped = skipped if skipped is not None else SkipCounter()
     for record in _iter_records(path, WarcRecordType.conversion, skipped, *(byte_range or (0, None))):
         try:
             text = record.reader.read().decode("utf-8", errors="replace")
             yield Document(
                 text=text,
-                id=record.record_id or f"{path.name}:{record.stream_pos}",
+                id=record.record_id or f"{name}:{record.stream_pos}",
                 metadata={
                     "url": record.headers.get("WARC-Target-URI"),
                     "record_id": record.record_id,
@@ -172,8 +173,14 @@ def read_wet(
             skipped.add("corrupt_record")
 
 
-def _open_binary(path: Path):
-    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+@contextlib.contextmanager
+def _open_binary(path: str):
+    with storage.open_read(path) as f:
+        if path.endswith(".gz"):
+            with gzip.GzipFile(fileobj=f, mode="rb") as g:
+                yield g
+        else:
+            yield f
 
 
 def read_jsonl(
@@ -186,7 +193,7 @@ def read_jsonl(
     (uncompressed files; its start a line start from :func:`split_points`) reads the lines that start
     inside it. A document without an ``id`` gets ``<file name>:<byte offset of its line>``.
     """
-    path = Path(path)
+    path, name = str(path), storage.name_of(path)
     skipped = skipped if skipped is not None else SkipCounter()
     start, end = byte_range or (0, None)
     with _open_binary(path) as f:  # a missing file raises: it is not bad input, it is no input
@@ -206,7 +213,7 @@ def read_jsonl(
                 if not line.strip():
                     continue
                 try:
-                    yield Document.from_json(json.loads(line), fallback_id=f"{path.name}:{line_at}")
+                    yield Document.from_json(json.loads(line), fallback_id=f"{name}:{line_at}")
                 except (ValueError, AttributeError):
                     skipped.add("bad_json")
         except (OSError, EOFError):  # a damaged gzip stream: what was read before it is kept
@@ -217,24 +224,25 @@ def read_text(
     path: str | Path, skipped: SkipCounter | None = None, separator: str | None = None
 ) -> Iterator[Document]:
     """A plain-text file as one Document, or several split on ``separator``."""
-    path = Path(path)
+    path, name = str(path), storage.name_of(path)
     skipped = skipped if skipped is not None else SkipCounter()
     try:
-        data = gzip.open(path).read() if path.name.endswith(".gz") else path.read_bytes()
+        data = storage.read_bytes(path)
+        data = gzip.decompress(data) if path.endswith(".gz") else data
     except (OSError, EOFError):
         skipped.add("corrupt_file")
         return
     text = data.decode("utf-8", errors="replace")
     parts = text.split(separator) if separator else [text]
     for i, part in enumerate(parts):
-        yield Document(text=part, id=f"{path.name}:{i}", metadata={"source": str(path)})
+        yield Document(text=part, id=f"{name}:{i}", metadata={"source": str(path)})
 
 
 READERS = {"warc": read_warc, "wet": read_wet, "jsonl": read_jsonl, "text": read_text}
 
 
 def guess_format(path: str | Path) -> str:
-    name = Path(path).name.lower()
+    name = storage.name_of(path).lower()
     if name.endswith((".warc", ".warc.gz")):
         return "warc"
     if name.endswith((".wet", ".wet.gz", ".warc.wet.gz")):
@@ -266,16 +274,16 @@ def split_points(path: str | Path, fmt: str, shard_bytes: int) -> list[int]:
     """Start offsets of byte-range shards of about ``shard_bytes`` each: ``[0]`` when the file is small
     or cannot be split (gzipped JSONL, plain text). Each start is a line start (JSONL) or a record
     start (WARC / WET, gzipped per record or not), so every document lies in exactly one range."""
-    path = Path(path)
+    path = str(path)
     fmt = guess_format(path) if fmt == "auto" else fmt
-    size = path.stat().st_size
+    size = storage.size(path)
     if shard_bytes <= 0 or size <= shard_bytes or fmt == "text":
         return [0]
     if fmt == "jsonl" and _is_gzip(path):
         return [0]
     n = -(-size // shard_bytes)
     starts = [0]
-    with open(path, "rb") as raw, mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as m:
+    with storage.byte_view(path) as m:
         find = _next_line_start if fmt == "jsonl" else _next_record_start
         gz = _is_gzip(path)
         for k in range(1, n):
@@ -287,12 +295,12 @@ def split_points(path: str | Path, fmt: str, shard_bytes: int) -> list[int]:
     return starts
 
 
-def _next_line_start(m: mmap.mmap, at: int, gz: bool) -> int:
+def _next_line_start(m, at: int, gz: bool) -> int:
     nl = m.find(b"\n", at - 1)
     return -1 if nl < 0 or nl + 1 >= len(m) else nl + 1
 
 
-def _next_record_start(m: mmap.mmap, at: int, gz: bool) -> int:
+def _next_record_start(m, at: int, gz: bool) -> int:
     """The first offset >= ``at`` where a WARC record starts (checked, not just a matching byte pattern)."""
     import zlib
 

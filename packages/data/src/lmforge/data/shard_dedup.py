@@ -14,11 +14,12 @@ verified cluster and drops the rest as ``minhash_duplicate``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
+from . import storage
 from .documents import Document
 from .readers import read_jsonl
 from .writers import write_jsonl
@@ -30,7 +31,7 @@ def _key(line: str) -> int:
     return int.from_bytes(line_key(line), "little")
 
 
-def _count_shard_lines(shard: Path) -> tuple[np.ndarray, np.ndarray]:
+def _count_shard_lines(shard: str) -> tuple[np.ndarray, np.ndarray]:
     counts: dict[int, int] = {}
     for doc in read_jsonl(shard):
         for line in doc.text.splitlines():
@@ -63,9 +64,9 @@ def _drop_lines(lines: list[str], drop) -> str:
     return "".join(out)
 
 
-def _rewrite_exact(job: tuple[Path, Path, Path]) -> dict[str, int]:
+def _rewrite_exact(job: tuple[str, str, str]) -> dict[str, int]:
     shard, out_path, dup_path = job
-    dup = np.load(dup_path)  # sorted (np.unique output): membership by binary search
+    dup = storage.load_array(dup_path)  # sorted (np.unique output): membership by binary search
     counts = {"kept": 0, "exact_line_duplicate": 0}
 
     def docs():
@@ -92,10 +93,15 @@ def _rewrite_exact(job: tuple[Path, Path, Path]) -> dict[str, int]:
 
 
 def exact_line_dedup_shards(
-    shards: Sequence[Path], output_directory: Path, work_directory: Path, executor
+    shards: Sequence[str | os.PathLike],
+    output_directory: str | os.PathLike,
+    work_directory: str | os.PathLike,
+    executor,
 ) -> list[dict[str, int]]:
     """Document-level exact line dedup over JSONL shards; returns per-shard kept / dropped counts."""
-    work_directory.mkdir(parents=True, exist_ok=True)
+    shards = [os.fspath(s) for s in shards]
+    storage.makedirs(output_directory)
+    storage.makedirs(work_directory)
     parts = executor.map(_count_shard_lines, list(shards), desc="exact-dedup count")
     if parts:
         keys = np.concatenate([k for k, _ in parts])
@@ -105,23 +111,23 @@ def exact_line_dedup_shards(
         dup = uniq[totals > 1]
     else:
         dup = np.zeros(0, dtype=np.uint64)
-    dup_path = work_directory / "duplicate_lines.npy"
-    np.save(dup_path, dup)
-    jobs = [(s, output_directory / s.name, dup_path) for s in shards]
+    dup_path = storage.join(work_directory, "duplicate_lines.npy")
+    storage.save_array(dup_path, dup)
+    jobs = [(s, storage.join(output_directory, storage.name_of(s)), dup_path) for s in shards]
     return executor.map(_rewrite_exact, jobs, desc="exact-dedup write")
 
 
-def _shard_signatures(job: tuple[Path, Path, int, int, int]) -> int:
+def _shard_signatures(job: tuple[str, str, int, int, int]) -> int:
     from .minhash import MinHasher, shingle_sets
 
     shard, sig_path, num_hashes, ngrams, seed = job
     shingles = shingle_sets([doc.text for doc in read_jsonl(shard)], ngrams)
     sig = MinHasher(num_hashes, seed).signatures(shingles)
-    np.save(sig_path, sig)
+    storage.save_array(sig_path, sig)
     return len(shingles)
 
 
-def _shard_shingles(job: tuple[Path, list[int], int]) -> list[np.ndarray]:
+def _shard_shingles(job: tuple[str, list[int], int]) -> list[np.ndarray]:
     from .minhash import shingle_sets
 
     shard, wanted, ngrams = job
@@ -131,7 +137,7 @@ def _shard_shingles(job: tuple[Path, list[int], int]) -> list[np.ndarray]:
     return [np.unique(sets[j]) for j in range(len(wanted))]
 
 
-def _rewrite_minhash(job: tuple[Path, Path, list[int]]) -> dict[str, int]:
+def _rewrite_minhash(job: tuple[str, str, list[int]]) -> dict[str, int]:
     shard, out_path, removed = job
     drop = set(removed)
     docs: list[Document] = [d for i, d in enumerate(read_jsonl(shard)) if i not in drop]
@@ -140,9 +146,9 @@ def _rewrite_minhash(job: tuple[Path, Path, list[int]]) -> dict[str, int]:
 
 
 def minhash_dedup_shards(
-    shards: Sequence[Path],
-    output_directory: Path,
-    work_directory: Path,
+    shards: Sequence[str | os.PathLike],
+    output_directory: str | os.PathLike,
+    work_directory: str | os.PathLike,
     executor,
     num_hashes: int = 128,
     num_bands: int = 32,
@@ -154,9 +160,10 @@ def minhash_dedup_shards(
     from .dedup import verify_and_cluster
     from .minhash import band_hashes, bucket_pairs
 
-    shards = list(shards)
-    work_directory.mkdir(parents=True, exist_ok=True)
-    sig_paths = [work_directory / f"signatures-{i:05d}.npy" for i in range(len(shards))]
+    shards = [os.fspath(s) for s in shards]
+    storage.makedirs(output_directory)
+    storage.makedirs(work_directory)
+    sig_paths = [storage.join(work_directory, f"signatures-{i:05d}.npy") for i in range(len(shards))]
     jobs = [(s, p, num_hashes, ngrams, seed) for s, p in zip(shards, sig_paths)]
     sizes = executor.map(_shard_signatures, jobs, desc="minhash signatures")
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -165,7 +172,7 @@ def minhash_dedup_shards(
         from lmforge.core import ConfigError
 
         raise ConfigError(f"num_bands ({num_bands}) must not exceed num_hashes ({num_hashes})")
-    sigs = [np.load(p, mmap_mode="r") for p in sig_paths]
+    sigs = [storage.load_array(p, mmap=True) for p in sig_paths]  # memory-mapped when local
     found = []
     for b in range(num_bands):  # one band of every shard in memory at a time
         cols = [np.ascontiguousarray(s[:, b * rows : (b + 1) * rows]) for s in sigs]
@@ -186,7 +193,11 @@ def minhash_dedup_shards(
     removed = np.array([g for cluster in uf.clusters() for g in cluster[1:]], dtype=np.int64)
     removed_shard = np.searchsorted(offsets, removed, side="right") - 1
     jobs = [
-        (s, output_directory / s.name, (removed[removed_shard == i] - offsets[i]).tolist())
+        (
+            s,
+            storage.join(output_directory, storage.name_of(s)),
+            (removed[removed_shard == i] - offsets[i]).tolist(),
+        )
         for i, s in enumerate(shards)
     ]
     return executor.map(_rewrite_minhash, jobs, desc="minhash write")

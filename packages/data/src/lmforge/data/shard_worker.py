@@ -19,12 +19,11 @@ import json
 import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from lmforge.core import atomic_open, atomic_write
-
+from . import storage
 from .documents import Document, DocumentSkipped, SkipCounter
+from .parts import as_ref, build, callable_part
 
 SCORE_BINS = 20
 _BUILT: dict[str, Any] = {}
@@ -66,25 +65,25 @@ class StepStats:
         return out
 
 
-def filter_label(step: dict[str, Any]) -> str:
-    options = step.get("options") or {}
-    if step["name"] != "classifier":
-        return step["name"]
-    return f"classifier:{options['classifier']}" + (f"({options['model']})" if options.get("model") else "")
+def filter_label(step: str | dict[str, Any]) -> str:
+    """``gopher``, ``classifier:nsfw``, ``classifier:fasttext(<model>)``: the filter's name in the stats."""
+    ref = as_ref(step, "filter")
+    if ref.name != "classifier":
+        return ref.name
+    clf = as_ref(ref.options.get("classifier", "?"), "filter classifier")
+    model = clf.options.get("model")
+    return f"classifier:{clf.name}" + (f"({model})" if model else "")
 
 
 def build_steps(config: dict[str, Any]):
     """(extractor, [(label, filter)]) for a config dict, built once per process.
 
     A doc_filter part is a class: ``part(**options)`` builds it, ``.filter(doc)`` runs it."""
-    from lmforge.core import get_part
-
     key = json.dumps(config, sort_keys=True)
     if key not in _BUILT:
-        extractor = get_part("html_extractor", config["extract"]["extractor"])
+        extractor = callable_part("html_extractor", config["extract"]["extractor"], "extract.extractor")
         filters = [
-            (filter_label(step), get_part("doc_filter", step["name"])(**(step.get("options") or {})))
-            for step in config.get("filters", [])
+            (filter_label(step), build("doc_filter", step, "filter")) for step in config.get("filters", [])
         ]
         _BUILT[key] = (extractor, filters)
     return _BUILT[key]
@@ -101,8 +100,8 @@ def _add_scores(hist: dict[str, list[int]], doc: Document) -> None:
 class _JsonlStream:
     """Documents appended one at a time to an atomically published ``.jsonl.gz``."""
 
-    def __init__(self, stack: contextlib.ExitStack, path: Path) -> None:
-        raw = stack.enter_context(atomic_open(path, "wb"))
+    def __init__(self, stack: contextlib.ExitStack, path: str) -> None:
+        raw = stack.enter_context(storage.open_atomic(path))
         # mtime=0 keeps the bytes identical across runs (resume and executor parity tests).
         self.gz = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="wb", mtime=0))
         self.count = 0
@@ -112,24 +111,24 @@ class _JsonlStream:
         self.count += 1
 
 
-def marker_path(out_dir: Path, name: str) -> Path:
-    return out_dir / f"{name}.done.json"
+def marker_path(out_dir: str, name: str) -> str:
+    return storage.join(out_dir, f"{name}.done.json")
 
 
-def shard_output(out_dir: Path, name: str) -> Path:
-    return out_dir / f"{name}.jsonl.gz"
+def shard_output(out_dir: str, name: str) -> str:
+    return storage.join(out_dir, f"{name}.jsonl.gz")
 
 
 def process_shard(job: ShardJob) -> dict[str, Any]:
     """Run stage one on one shard; returns its stats (also written as the done marker), or
     ``{"shard", "failed": {step, document, error, traceback}}`` when a step raised unexpectedly."""
-    out_dir = Path(job.out_dir)
+    out_dir = job.out_dir
     marker = marker_path(out_dir, job.name)
-    if marker.is_file() and shard_output(out_dir, job.name).is_file():
-        stats = json.loads(marker.read_text())
+    if storage.isfile(marker) and storage.isfile(shard_output(out_dir, job.name)):
+        stats = json.loads(storage.read_text(marker))
         if stats.get("input_signature") == job.signature:
             return stats
-        marker.unlink()  # its input changed: redo
+        storage.remove(marker)  # its input changed: redo
     where = {"step": "read", "document": None}
     try:
         return _run_shard(job, out_dir, marker, where)
@@ -145,7 +144,7 @@ def process_shard(job: ShardJob) -> dict[str, Any]:
         }
 
 
-def _run_shard(job: ShardJob, out_dir: Path, marker: Path, where: dict[str, Any]) -> dict[str, Any]:
+def _run_shard(job: ShardJob, out_dir: str, marker: str, where: dict[str, Any]) -> dict[str, Any]:
     from .readers import read_documents
 
     config = job.config
@@ -157,7 +156,9 @@ def _run_shard(job: ShardJob, out_dir: Path, marker: Path, where: dict[str, Any]
     with contextlib.ExitStack() as stack:
         kept = _JsonlStream(stack, shard_output(out_dir, job.name))
         excluded = (
-            _JsonlStream(stack, Path(job.excluded_dir) / f"{job.name}.jsonl.gz") if job.excluded_dir else None
+            _JsonlStream(stack, storage.join(job.excluded_dir, f"{job.name}.jsonl.gz"))
+            if job.excluded_dir
+            else None
         )
         docs = read_documents(job.input_path, config["input"].get("format", "auto"), skipped, job.byte_range)
         t = time.perf_counter()
@@ -195,7 +196,7 @@ def _run_shard(job: ShardJob, out_dir: Path, marker: Path, where: dict[str, Any]
         "steps": [s.to_json() for s in [read, extract, *steps, write]],
         "scores": hist,
     }
-    atomic_write(marker, json.dumps(stats, indent=1))
+    storage.write_atomic(marker, json.dumps(stats, indent=1))
     return stats
 
 

@@ -8,13 +8,16 @@ from typing import Any
 
 
 def load_stats(path: str | Path) -> dict[str, Any]:
-    p = Path(path)
-    p = p / "stats.json" if p.is_dir() else p
-    if not p.is_file():
+    """A run's stats: ``path`` is its output folder or its ``stats.json``, local or a URL."""
+    from . import storage
+
+    p = str(path)
+    p = p if p.endswith(".json") else storage.join(p, "stats.json")
+    if not storage.isfile(p):
         from lmforge.core import LmforgeError
 
         raise LmforgeError(f"no stats.json at {p}: run `lmforge data run` first")
-    return json.loads(p.read_text())
+    return json.loads(storage.read_text(p))
 
 
 def format_table(stats: dict[str, Any]) -> str:

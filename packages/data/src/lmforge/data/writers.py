@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from lmforge.core import atomic_open
-
+from . import storage
 from .documents import Document
 
 
 def write_jsonl(docs: Iterable[Document], path: str | Path) -> int:
     """Write one JSON object per line; gzip when ``path`` ends in ``.gz``. Returns the count."""
-    path = Path(path)
+    path = str(path)
     n = 0
-    with atomic_open(path, "wb") as raw:
+    with storage.open_atomic(path) as raw:
         # mtime=0 keeps gzip output byte-identical across runs (resume and executor parity tests).
-        out = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.name.endswith(".gz") else raw
+        out = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.endswith(".gz") else raw
         for doc in docs:
             out.write((json.dumps(doc.to_json(), ensure_ascii=False) + "\n").encode("utf-8"))
             n += 1
@@ -40,7 +40,7 @@ def write_parquet(docs: Iterable[Document], path: str | Path) -> int:
         },
         schema={"id": pl.String, "text": pl.String, "metadata": pl.String},
     )
-    with atomic_open(path, "wb") as f:
+    with storage.open_atomic(path) as f:
         frame.write_parquet(f)
     return len(rows)
 
@@ -48,7 +48,7 @@ def write_parquet(docs: Iterable[Document], path: str | Path) -> int:
 def read_parquet(path: str | Path) -> list[Document]:
     import polars as pl
 
-    frame = pl.read_parquet(path)
+    frame = pl.read_parquet(io.BytesIO(storage.read_bytes(path)))
     return [
         Document(text=t, id=i, metadata=json.loads(m))
         for i, t, m in zip(frame["id"], frame["text"], frame["metadata"])

@@ -9,8 +9,8 @@ gpu     one GPU: the whole standard library, a real pretraining budget (see the 
 from __future__ import annotations
 
 _CHEAP_FILTERS = [  # the default filters without the quality classifier (it trains on first use)
-    {"name": "length", "options": {"min_chars": 200}},
-    {"name": "language", "options": {"languages": ["en"], "min_score": 0.65}},
+    {"name": "length", "min_chars": 200},
+    {"name": "language", "languages": ["en"], "min_score": 0.65},
     {"name": "gopher"},
     {"name": "pii_mask"},
 ]
@@ -19,7 +19,7 @@ SIZES: dict[str, dict] = {
     "tiny": {
         "device": "cpu",
         "web": {"modules": 10},
-        "data": {"filters": _CHEAP_FILTERS, "executor": {"name": "local", "options": {"workers": 1}}},
+        "data": {"filters": _CHEAP_FILTERS, "executor": {"name": "local", "workers": 1}},
         "tokenizer": {"vocab_size": 320},
         "pretrain": {"budget_flops": 2e10, "context_length": 64, "batch_size": 8, "evals": 2,
                      "eval_batches": 4, "lr": 3e-3},
@@ -33,7 +33,7 @@ SIZES: dict[str, dict] = {
     },
     "laptop": {
         "web": {"modules": 10_000},
-        "data": {"executor": {"name": "local", "options": {"workers": 2}}},
+        "data": {"executor": {"name": "local", "workers": 2}},
         "tokenizer": {"vocab_size": 2048},
         # aspect 24, not 64: at 0.3M parameters aspect 64 gives one wide layer, and a one-layer model
         # has no room to compose attention for the arithmetic task (d_model 64 x 3 layers here)
@@ -47,7 +47,7 @@ SIZES: dict[str, dict] = {
     },
     "small": {
         "web": {"modules": 10_000},
-        "data": {"executor": {"name": "local", "options": {"workers": 2}}},
+        "data": {"executor": {"name": "local", "workers": 2}},
         "tokenizer": {"vocab_size": 4096},
         "pretrain": {"budget_flops": 4e13, "context_length": 128, "batch_size": 32, "lr": 3e-3, "aspect": 32},
         "task": {"options": {"max_operand": 29}, "train_size": 4000, "eval_size": 200},
@@ -59,7 +59,7 @@ SIZES: dict[str, dict] = {
     "gpu": {
         "device": "cuda",
         "web": {"modules": 1000},
-        "data": {"executor": {"name": "local", "options": {"workers": 0}}},
+        "data": {"executor": {"name": "local", "workers": 0}},
         "tokenizer": {"vocab_size": 8192, "workers": 8},
         "pretrain": {"budget_flops": 3e16, "context_length": 512, "batch_size": 64, "lr": 1e-3,
                      "dtype": "bfloat16"},

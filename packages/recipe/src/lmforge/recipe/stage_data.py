@@ -19,10 +19,10 @@ from lmforge.data.pipeline_config import InputConfig, PipelineConfig, TokenizeCo
 # the base of every size (a preset or a recipe file replaces a list such as ``filters`` whole).
 DEFAULT_PIPELINE = {
     "filters": [
-        {"name": "length", "options": {"min_chars": 200}},
-        {"name": "language", "options": {"languages": ["en"], "min_score": 0.65}},
+        {"name": "length", "min_chars": 200},
+        {"name": "language", "languages": ["en"], "min_score": 0.65},
         {"name": "gopher"},
-        {"name": "classifier", "options": {"classifier": "quality", "drop_label": "cc", "min_score": 0.5}},
+        {"name": "classifier", "classifier": "quality", "drop_label": "cc", "min_score": 0.5},
         {"name": "pii_mask"},
     ],
     "dedup": [{"name": "exact_line"}, {"name": "minhash"}],
