@@ -4,11 +4,11 @@ Input: the Debian ``python3.11-doc`` HTML crawled on 127.0.0.1 with wget (``craw
 ``apt-get download python3.11-doc && dpkg-deb -x python3.11-doc_*.deb /tmp/debdocs/root`` when not
 installed), or ``--warc``. One base config (every step below, written here) and three ``--variant``s:
 
-- ``length``: extraction and the length filter only (drops empty pages)
-- ``gopher``: plus English language ID and the Gopher quality rules
+- ``length``: extraction and a 200-character minimum only
+- ``gopher``: plus English language ID (lid.176 score >= 0.65) and the Gopher quality rules
 - ``gopher+dedup``: plus exact-line and MinHash deduplication (the base as it is)
 
-Every step runs with its defaults, so no option table is written. The tokenizer is the command's
+The tokenizer is the command's
 default, a BPE trained once on an equal sample of the three outputs. Held-out text: ``pydoc_data.topics``,
 the same documentation as plain text rather than extracted HTML, so it is the target distribution (its
 content also appears in the crawl, equally available to every pipeline).
@@ -31,8 +31,11 @@ from crawl_debian_docs import crawl, find_html_dir  # noqa: E402
 
 STEPS = '''[[filters]]
 name = "length"
+min_chars = 200
 [[filters]]
 name = "language"
+languages = ["en"]
+min_score = 0.65
 [[filters]]
 name = "gopher"
 [[dedup]]
@@ -41,7 +44,7 @@ name = "exact_line"
 name = "minhash"
 '''
 VARIANTS = ["gopher+dedup", "gopher:dedup=[]",
-            'length:filters=[{name="length"}]', "length:dedup=[]"]
+            'length:filters=[{name="length", min_chars=200}]', "length:dedup=[]"]
 
 
 def main() -> None:
