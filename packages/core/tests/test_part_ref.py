@@ -11,6 +11,7 @@ import pytest
 from lmforge.core import ConfigError, get_host
 from lmforge.core.config import (
     PartRef,
+    bind_part,
     build_part,
     check_part_options,
     config_to_dict,
@@ -100,8 +101,10 @@ def test_config_module_imports_without_tomli_w():
 def test_parse_reads_every_written_form():
     assert PartRef.parse("local") == PartRef("local")
     assert PartRef.parse({"name": "local", "workers": 2}) == PartRef("local", {"workers": 2})
-    written = dataclasses.asdict(PartRef("local", {"workers": 2}))  # {"name": ..., "options": {...}}
-    assert PartRef.parse(written) == PartRef("local", {"workers": 2})
+    assert PartRef.parse(config_to_dict(PartRef("local", {"workers": 2}))) == PartRef("local", {"workers": 2})
+    nested = dataclasses.asdict(PartRef("local", {"workers": 2}))  # {"name": ..., "options": {...}}
+    with pytest.raises(ConfigError, match="options go in the part's table itself"):
+        PartRef.parse(nested, "pipeline.executor")
     with pytest.raises(ConfigError, match="pipeline.executor: a part table needs a name"):
         PartRef.parse({"workers": 2}, "pipeline.executor")
 
@@ -116,3 +119,25 @@ def test_check_part_options_names_the_key_and_the_option(fresh_host):
         check_part_options("reward", PartRef("eq", {"scal": 2.0}), "task.reward")
     with pytest.raises(ConfigError, match=r"task.reward: option\(s\) response .* set by lmforge"):
         check_part_options("reward", PartRef("eq", {"response": "x"}), "task.reward")
+
+
+def test_bind_part_builds_a_class_once_and_binds_a_function(fresh_host):
+    class MinWords:  # a doc_filter: built once with its options
+        def __init__(self, n=1):
+            self.n = n
+
+        def filter(self, doc):
+            return len(doc.split()) >= self.n
+
+    def scaled(response, ground_truth, scale=1.0):  # a reward: called with its options bound
+        return {"reward": scale * (response == ground_truth)}
+
+    plugin = make_plugin(register_doc_filters=lambda register: register("min_words", MinWords),
+                         register_rewards=lambda register: register("scaled", scaled))
+    assert get_host().add_plugin(plugin, "p")
+    assert bind_part("reward", "scaled") is scaled  # no options: the function itself
+    assert bind_part("reward", {"name": "scaled", "scale": 2.0})("a", "a") == {"reward": 2.0}
+    built = bind_part("doc_filter", PartRef("min_words", {"n": 3}))
+    assert isinstance(built, MinWords) and not built.filter("two words") and built.filter("now three words")
+    with pytest.raises(ConfigError, match=r"task.reward: reward 'scaled' does not take option\(s\) scal\b"):
+        bind_part("reward", {"name": "scaled", "scal": 1}, "task.reward")

@@ -149,14 +149,16 @@ def test_saved_config_round_trips(test_parts, tmp_path):
     assert ModelConfig(**json.loads(json.dumps(d))) == cfg.model
 
 
-def test_older_plain_names_and_asdict_forms_still_load():
+def test_older_plain_names_still_load_and_nested_options_are_refused():
     old = {**SHAPE, "num_kv_heads": None, "d_ff": None, "rope_theta": 10000.0, "attention": "torch_sdpa",
            "norm": "layernorm", "ffn": "swiglu", "position": "rope", "norm_placement": "pre",
            "tie_embeddings": False, "checkpoint_activations": 0}  # a trainer_state.json before PartRef
     cfg = ModelConfig(**old)
     assert cfg.norm == PartRef("layernorm") and cfg.to_dict() == old  # written back the same way
     with_options = ModelConfig(**SHAPE, norm=PartRef("rmsnorm", {"eps": 1e-4}))
-    assert ModelConfig(**dataclasses.asdict(with_options)) == with_options
+    assert ModelConfig(**with_options.to_dict()) == with_options
+    with pytest.raises(ConfigError, match="options go in the part's table itself"):
+        ModelConfig(**dataclasses.asdict(with_options))  # one spelling of a part, not two
 
 
 def test_bad_options_are_one_config_error_before_anything_is_built():

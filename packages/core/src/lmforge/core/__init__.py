@@ -3,6 +3,7 @@
 from .config import (
     ConfigError,
     PartRef,
+    bind_part,
     build_part,
     check_part_options,
     config_to_dict,
@@ -22,7 +23,8 @@ from .runs import atomic_open, atomic_write, file_sha256, new_run_dir, save_conf
 __all__ = [
     "ConfigError", "ContractError", "DirLock", "DirectoryLockedError", "DocFilter", "DuplicatePartError",
     "JsonlLogger", "LmforgeError", "ParityResult", "Part", "PartRef", "Registry", "UnknownPartError",
-    "atomic_open", "atomic_write", "build_part", "check_part_options", "config_to_dict", "config_to_toml",
+    "atomic_open", "atomic_write", "bind_part", "build_part", "check_part_options", "config_to_dict",
+    "config_to_toml",
     "file_sha256",
     "get_host", "get_part", "get_registry", "hookimpl", "lazy_exports", "load_config", "lock_dir",
     "new_run_dir", "part_names", "read_metrics", "reset_host", "save_config", "truncate_metrics",

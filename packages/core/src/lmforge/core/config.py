@@ -48,8 +48,11 @@ def _part_ref(value: Any, key: str) -> PartRef:
         return value
     if isinstance(value, str) and value:
         return PartRef(value)
-    if isinstance(value, dict) and set(value) == {"name", "options"} and isinstance(value["options"], dict):
-        return PartRef(value["name"], dict(value["options"]))  # what dataclasses.asdict wrote
+    if isinstance(value, dict) and isinstance(value.get("options"), dict):
+        # one way to write a part: its options beside its name (``dataclasses.asdict`` nests them; a
+        # config that reads both forms would accept two spellings of every part)
+        raise ConfigError(f"{key}: options go in the part's table itself, "
+                          f"{{name = \"...\", <option> = ...}}, not under `options`; got {value!r}")
     if isinstance(value, dict):
         options = dict(value)
         name = options.pop("name", None)
@@ -329,6 +332,30 @@ def check_part_options(kind: str, ref: PartRef | str, key: str | None = None) ->
     except TypeError as e:
         raise ConfigError(f"{key}: {kind} {ref.name!r} does not take option(s) {', '.join(ref.options)} "
                           f"({e}; it is called as {ref.name}{sig})") from None
+
+
+def bind_part(kind: str, ref: PartRef | str, key: str | None = None) -> Any:
+    """A part called over and over (per document, per forward pass) with its config options bound: a
+    class part is built with them once, a function part gets them as keywords (``functools.partial``).
+    An option the part cannot take is a ConfigError naming ``key`` before anything runs."""
+    import functools
+    import inspect
+
+    from .plugins import get_part
+
+    ref, key = _part_ref(ref, key or kind), key or kind
+    part = get_part(kind, ref.name)
+    if ref.options:
+        try:
+            inspect.signature(part).bind_partial(**ref.options)
+        except TypeError as e:
+            raise ConfigError(f"{key}: {kind} {ref.name!r} does not take option(s) "
+                              f"{', '.join(ref.options)} ({e})") from None
+        except ValueError:  # a builtin or extension callable has no signature to check against
+            pass
+    if isinstance(part, type):
+        return part(**ref.options)
+    return functools.partial(part, **ref.options) if ref.options else part
 
 
 def build_part(kind: str, ref: PartRef | str, *args: Any, **kwargs: Any) -> Any:

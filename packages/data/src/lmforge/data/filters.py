@@ -26,12 +26,12 @@ class LanguageFilter:
         identifier: str | dict = "fasttext_lid176",
         max_chars: int = 10_000,
     ) -> None:
-        from .parts import callable_part
+        from lmforge.core import bind_part
 
         self.max_chars = max_chars
         self.languages = set(languages or ["en"])
         self.min_score = min_score
-        self.identify = callable_part("language_identifier", identifier, "language filter: identifier")
+        self.identify = bind_part("language_identifier", identifier, "language filter: identifier")
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         code, score = self.identify(doc.text[: self.max_chars])
@@ -54,16 +54,16 @@ class ClassifierFilter:
     """
 
     def __init__(self, classifier: str | dict, drop_label: str, min_score: float = 0.5) -> None:
-        from .parts import as_ref, callable_part
+        from lmforge.core import PartRef, bind_part
 
         self.drop_label, self.min_score = drop_label, min_score
-        ref = as_ref(classifier, "classifier filter: classifier")
+        ref = PartRef.parse(classifier, "classifier filter: classifier")
         model = ref.options.get("model")
         # Named after the model when there is one, so two fastText filters keep apart in the stats.
         self.name = (
             ref.name if model is None else re.sub(r"\W+", "_", Path(str(model)).name.removesuffix(".bin"))
         )
-        self.classify = callable_part("classifier", ref, "classifier")
+        self.classify = bind_part("classifier", ref, "classifier")
 
     def provenance(self) -> dict:
         """What the classifier is: model, training data, held-out figures (for ``stats.json``)."""

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lmforge.core import ConfigError, LmforgeError, config_to_dict, config_to_toml
+from lmforge.core import ConfigError, LmforgeError, bind_part, config_to_dict, config_to_toml
 
 from . import storage
 from .inputs import check_output_location, input_signature, inside, list_input_files, shard_name
-from .parts import build, callable_part
+from .parts import build
 from .pipeline_config import PipelineConfig
 from .shard_worker import ShardJob, build_steps, process_shard, shard_output
 
@@ -80,7 +80,7 @@ def _validate(cfg: PipelineConfig, verify_inputs: str) -> _Plan:
     check_output_location(out, cfg.input.paths, files)
     tokens_path = inside(out, cfg.tokenize.out) if cfg.tokenize.tokenizer_dir else None
     config = config_to_dict(cfg)
-    callable_part("html_extractor", cfg.extract.extractor, "extract.extractor")
+    bind_part("html_extractor", cfg.extract.extractor, "extract.extractor")
     for step in cfg.filters:
         build("doc_filter", step, "filter")
     _warm_up(config)

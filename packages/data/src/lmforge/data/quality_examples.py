@@ -59,11 +59,9 @@ def quality_examples(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Write labelled examples to ``out`` (JSONL, local or a URL); returns the counts per side."""
-    from lmforge.core import LmforgeError
+    from lmforge.core import LmforgeError, bind_part
 
-    from .parts import callable_part
-
-    extract = callable_part("html_extractor", extractor, "extractor")
+    extract = bind_part("html_extractor", extractor, "extractor")
     seen: set[int] = set()  # a text on both sides would teach nothing: the first side keeps it
     pos_counts = {"pages": 0, "too_short": 0, "duplicate": 0, "min_chars": min_chars}
     pos = list(_texts(positives, extract, pos_counts, seen))

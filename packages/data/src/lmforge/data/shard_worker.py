@@ -21,9 +21,11 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from lmforge.core import PartRef, bind_part
+
 from . import storage
 from .documents import Document, DocumentSkipped, SkipCounter
-from .parts import as_ref, build, callable_part
+from .parts import build
 
 SCORE_BINS = 20
 _BUILT: dict[str, Any] = {}
@@ -67,10 +69,10 @@ class StepStats:
 
 def filter_label(step: str | dict[str, Any]) -> str:
     """``gopher``, ``classifier:nsfw``, ``classifier:fasttext(<model>)``: the filter's name in the stats."""
-    ref = as_ref(step, "filter")
+    ref = PartRef.parse(step, "filter")
     if ref.name != "classifier":
         return ref.name
-    clf = as_ref(ref.options.get("classifier", "?"), "filter classifier")
+    clf = PartRef.parse(ref.options.get("classifier", "?"), "filter classifier")
     model = clf.options.get("model")
     return f"classifier:{clf.name}" + (f"({model})" if model else "")
 
@@ -81,7 +83,7 @@ def build_steps(config: dict[str, Any]):
     A doc_filter part is a class: ``part(**options)`` builds it, ``.filter(doc)`` runs it."""
     key = json.dumps(config, sort_keys=True)
     if key not in _BUILT:
-        extractor = callable_part("html_extractor", config["extract"]["extractor"], "extract.extractor")
+        extractor = bind_part("html_extractor", config["extract"]["extractor"], "extract.extractor")
         filters = [
             (filter_label(step), build("doc_filter", step, "filter")) for step in config.get("filters", [])
         ]

@@ -8,14 +8,13 @@ position encoding are used, with which options, is a ``PartRef`` through the par
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from lmforge.core import PartRef, build_part, get_part
+from lmforge.core import PartRef, bind_part, build_part
 
 from .attention import MultiHeadSelfAttention
 from .config import ModelConfig
@@ -25,9 +24,7 @@ from .layers import Embedding, Linear
 def attention_function(ref: PartRef | str) -> Any:
     """The attention part ``ref`` names, its options bound as keywords: attention is a function
     called in every forward, not a module built once like the other parts."""
-    ref = PartRef.parse(ref, "attention")
-    fn = get_part("attention", ref.name)
-    return functools.partial(fn, **ref.options) if ref.options else fn
+    return bind_part("attention", ref, "model.attention")
 
 
 class TransformerBlock(nn.Module):
