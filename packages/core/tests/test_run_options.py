@@ -4,8 +4,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import pytest
 from click.testing import CliRunner
 
+from lmforge.core import LmforgeError
 from lmforge.core.cli import strip_debug
 from lmforge.core.run_options import RunOptions, run_options
 
@@ -51,3 +53,15 @@ def test_strip_debug_anywhere_but_after_double_dash():
     assert strip_debug(["x", "--", "--debug"]) == (["x", "--", "--debug"], False)
     assert RunOptions(None, (), None, "auto").load(Cfg) == Cfg()
     assert isinstance(Path("."), Path)
+
+
+def test_a_url_resume_stays_a_url_and_local_only_commands_refuse_it(tmp_path):
+    result = CliRunner().invoke(go, ["--resume", "s3://bucket/run"])
+    assert result.exit_code == 0 and result.output.split()[3] == "s3://bucket/run"  # no folded "s3:/"
+    url = RunOptions(None, (), "s3://bucket/run", "auto")
+    with pytest.raises(LmforgeError, match=r"--resume s3://bucket/run: training resumes from a local dir"):
+        url.local_resume("training")
+    with pytest.raises(LmforgeError, match="tokenizer training resumes from a local directory"):
+        url.config_or_saved("config.toml", "tokenizer training")
+    local = RunOptions(None, (), tmp_path, "auto")
+    assert local.local_resume("training") == tmp_path

@@ -10,8 +10,10 @@ import re
 import signal
 
 import pytest
+from click.testing import CliRunner
 
 from lmforge.core import ConfigError, LmforgeError, load_config
+from lmforge.core.cli import build_cli
 from lmforge.data import storage
 from lmforge.data.pipeline import run_pipeline
 from lmforge.data.pipeline_config import PipelineConfig
@@ -81,6 +83,12 @@ def test_memory_filesystem_run_equals_the_local_run(tmp_path, warc_maker, crawl_
         assert redone["input_key"] != stats["input_key"]
         # crawl-1 holds an image record: read (and dropped) now in place of crawl-0's pages
         assert redone["steps"][0]["dropped"]["not_html"] == stats["steps"][0]["dropped"]["not_html"] + 1
+        # `lmforge data run --resume URL` reads the config the run saved there (a URL is not a Path)
+        resumed = CliRunner().invoke(build_cli(), ["data", "run", "--resume", out], catch_exceptions=False)
+        assert resumed.exit_code == 0, resumed.output
+        assert f"stats: {out}/stats.json" in resumed.output  # the saved config's output dir, unfolded
+        missing = CliRunner().invoke(build_cli(), ["data", "run", "--resume", "memory://lmforge-test/none"])
+        assert missing.exit_code != 0 and "no pipeline run there" in str(missing.exception or missing.output)
 
         # Forked workers would write into their own copy of memory://: refused before any write.
         with pytest.raises(ConfigError, match="memory://"):

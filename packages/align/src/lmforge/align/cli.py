@@ -20,7 +20,7 @@ def _load(cls_name: str, run: RunOptions):
     from . import config
 
     overrides = list(run.overrides)
-    if run.resume is not None:
+    if run.local_resume("an align run") is not None:
         overrides.insert(0, f"run.resume={run.resume}")
     if click.get_current_context().get_parameter_source("device") is not click.core.ParameterSource.DEFAULT:
         overrides.insert(0, f"run.device={run.device}")  # a --set run.device=... still wins

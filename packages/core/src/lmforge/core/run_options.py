@@ -8,8 +8,12 @@ Use it on a click command; the command receives one ``run: RunOptions`` argument
     @run_options
     def train_command(run: RunOptions) -> None:
         cfg = run.load(TrainConfig)          # --config file, then every --set, type-checked
-        if run.resume: ...                   # --resume DIR: continue that run directory
+        if run.resume: ...                   # --resume DIR: continue that run directory (a Path)
         device = run.device                  # "auto" unless given ("cpu", "cuda", "cuda:1", ...)
+
+``--resume`` may also be a URL (``s3://bucket/run``) for commands that write to object storage: it then
+stays a string (a ``Path`` would fold ``//``), and ``local_resume`` refuses it for the commands that
+resume from local directories only.
 
 ``--debug`` is accepted anywhere on the command line: ``lmforge.core.cli.main`` removes it before
 click sees it; the hidden flag here only keeps direct invocations (CliRunner, tests) from failing.
@@ -34,7 +38,7 @@ T = TypeVar("T")
 class RunOptions:
     config: Path | None
     overrides: tuple[str, ...]
-    resume: Path | None
+    resume: Path | str | None  # a URL stays a str
     device: str
 
     def load(self, cls: type[T]) -> T:
@@ -46,12 +50,19 @@ class RunOptions:
         if self.device not in ("auto", "cpu"):
             raise LmforgeError(f"--device {self.device}: {why} (give auto or cpu)")
 
+    def local_resume(self, what: str) -> Path | None:
+        """``--resume`` as a local directory; a URL is an error for a ``what`` that resumes locally."""
+        if isinstance(self.resume, str):
+            raise LmforgeError(f"--resume {self.resume}: {what} resumes from a local directory, not a URL")
+        return self.resume
+
     def config_or_saved(self, saved_name: str, what: str) -> Path | None:
         """``--config``; with ``--resume DIR`` and no ``--config``, the config the run saved as
         ``DIR/saved_name`` (a DIR without it holds no ``what``: an error)."""
-        if self.resume is None:
+        resume = self.local_resume(what)
+        if resume is None:
             return self.config
-        saved = self.resume / saved_name
+        saved = resume / saved_name
         if not saved.is_file():
             raise LmforgeError(f"--resume {self.resume}: no {what} there (no {saved_name})")
         return self.config or saved
@@ -64,12 +75,14 @@ def run_options(fn):
                   help="TOML config file.")
     @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                   help="Override a config key (repeatable), e.g. --set train.lr=3e-4.")
-    @click.option("--resume", type=click.Path(file_okay=False, path_type=Path), default=None,
-                  metavar="DIR", help="Continue the run in this run directory.")
+    @click.option("--resume", default=None, metavar="DIR",
+                  help="Continue the run in this run directory (or at this URL, where the command allows).")
     @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N, mps.")
     @click.option("--debug", is_flag=True, hidden=True, expose_value=False)
     @functools.wraps(fn)
     def command(*args, config, overrides, resume, device, **kwargs):
+        if resume is not None and "://" not in resume:
+            resume = Path(resume)
         return fn(*args, run=RunOptions(config, tuple(overrides), resume, device), **kwargs)
 
     return command

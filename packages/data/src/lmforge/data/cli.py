@@ -39,15 +39,20 @@ def run_command(run: RunOptions, keep_going: bool, verify_inputs: str) -> None:
     an unexpected error."""
     from lmforge.core import LmforgeError, load_config
 
-    from .pipeline import run_pipeline
+    from .pipeline import run_pipeline, saved_config
     from .pipeline_config import PipelineConfig
     from .stats_report import format_table
 
     run.cpu_only("pipeline steps run on the CPU")
-    config = run.config_or_saved("config.toml", "pipeline run")
-    if config is None:
+    saved = None
+    if isinstance(run.resume, str):  # an output dir on object storage: its saved config is read there
+        config = run.config
+        saved = None if config else saved_config(run.resume)
+    else:
+        config = run.config_or_saved("config.toml", "pipeline run")
+    if config is None and saved is None:
         raise LmforgeError("give the pipeline with --config FILE (or --resume OUTPUT_DIR)")
-    cfg = load_config(PipelineConfig, config, run.overrides)
+    cfg = load_config(PipelineConfig, config, run.overrides, data=saved)
     stats = run_pipeline(cfg, keep_going=keep_going, verify_inputs=verify_inputs)
     click.echo(format_table(stats))
     click.echo(f"stats: {cfg.output_dir}/stats.json")

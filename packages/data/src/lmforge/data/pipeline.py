@@ -27,6 +27,7 @@ import json
 import shutil
 import tempfile
 import time
+import tomllib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,6 +189,14 @@ def run_pipeline(
         if done is not None:
             return done
         return _run(cfg, plan, keep_going)
+
+
+def saved_config(output_dir: str) -> dict[str, Any]:
+    """The config the run at ``output_dir`` saved (read through storage, so a URL works too)."""
+    saved = storage.join(output_dir, "config.toml")
+    if not storage.isfile(saved):
+        raise LmforgeError(f"--resume {output_dir}: no pipeline run there (no config.toml)")
+    return tomllib.loads(storage.read_text(saved))
 
 
 def _finished_stats(plan: _Plan) -> dict[str, Any] | None:

@@ -41,7 +41,8 @@ def train_command(run: RunOptions, nproc: int, nnodes: int, node_rank: int, rdzv
     device_given = click.get_current_context().get_parameter_source("device") \
         is not click.core.ParameterSource.DEFAULT
     config_path = str(run.config) if run.config else None
-    resume = str(run.resume) if run.resume else None
+    resume = run.local_resume("training")
+    resume = str(resume) if resume is not None else None
     overrides = run.overrides
     if nnodes > 1 and not rdzv_endpoint:
         raise LmforgeError("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (the same on every machine)")

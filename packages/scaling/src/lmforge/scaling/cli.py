@@ -194,7 +194,8 @@ def sweep_command(run: RunOptions, budgets, sizes, span, backend, data, ledger, 
 
     from .sweep_config import SAVED_NAME, SweepConfig
 
-    config_path = run.config or (run.resume / SAVED_NAME if run.resume is not None else None)
+    resume = run.local_resume("a sweep")
+    config_path = run.config or (resume / SAVED_NAME if resume is not None else None)
     cfg = load_config(SweepConfig, config_path, run.overrides)  # --resume DIR: that sweep's config
     flags = {"budgets": _numbers(budgets, "budgets") or None, "sizes": _numbers(sizes, "sizes") or None,
              "span": span, "data": data, "ledger": ledger, "total_flops": total_flops, "out": out,
@@ -205,8 +206,8 @@ def sweep_command(run: RunOptions, budgets, sizes, span, backend, data, ledger, 
     cfg = dataclasses.replace(cfg, **{k: v for k, v in flags.items() if v is not None})
     if noise is not None:
         cfg.backend.options["noise"] = noise
-    if run.resume is not None:
-        cfg.out = str(run.resume)
+    if resume is not None:
+        cfg.out = str(resume)
     if not cfg.budgets:
         raise LmforgeError("give the budgets: --budgets 1e11,3e11 or budgets = [...] in --config")
     # absolute paths, so that --resume from another folder finds the same ledger and runs
