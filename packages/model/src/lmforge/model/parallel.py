@@ -38,9 +38,9 @@ class ParallelBackend:
     # itself and must know it when its engine is built)
     grad_accum: int = 1
 
-    def __init__(self, **options) -> None:
-        if options:
-            raise TypeError(f"the single backend takes no options, got {sorted(options)}")
+    def __init__(self) -> None:
+        """A backend's options are its keyword arguments (``parallel = {name = ..., <options>}``): an
+        explicit signature lets the config check them before anything is built."""
 
     def setup(self, device: str) -> torch.device:
         """Pick the device (``auto``: CUDA when present); multi-process backends init the process group."""

@@ -26,6 +26,7 @@ from lmforge.core import (
     ConfigError,
     LmforgeError,
     atomic_write,
+    build_part,
     config_to_toml,
     get_part,
     lock_dir,
@@ -168,7 +169,8 @@ def train(cfg: TrainConfig, resume: str | Path | None = None, force: bool = Fals
     estimate says the step cannot fit. Raises ``TrainingInterrupted`` after SIGINT/SIGTERM, once the
     checkpoint is saved.
     """
-    backend = get_part("parallel_backend", cfg.parallel)(**cfg.parallel_options)
+    setup.check_parallel(cfg)
+    backend = build_part("parallel_backend", cfg.parallel)
     try:
         with contextlib.ExitStack() as held:  # the run directory's lock, released however we leave
             return _train(cfg, backend, resume, force, held)
@@ -181,8 +183,8 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
     launched = int(os.environ.get("WORLD_SIZE", "1"))
     if launched > 1 and backend.world_size == 1:
         known = ", ".join(part_names("parallel_backend"))
-        raise ConfigError(f"{launched} processes were launched but parallel = {cfg.parallel!r} runs one; "
-                          f"pick a multi-process backend (known: {known})")
+        raise ConfigError(f"{launched} processes were launched but parallel = {cfg.parallel.name!r} "
+                          f"runs one; pick a multi-process backend (known: {known})")
     setup.validate_config(cfg, backend.world_size)
     train_data, val_data, token_meta = setup.load_data(cfg)
     tokenizer = setup.load_checked_tokenizer(cfg, token_meta)

@@ -19,6 +19,9 @@ class DDPBackend(DistributedBackend):
 
     wrapper: type[nn.Module] = NaiveDDP
 
+    def __init__(self) -> None:  # no options (bucketed DDP has one)
+        super().__init__()
+
     def wrap_model(self, model: nn.Module) -> nn.Module:
         return self.wrapper(model, **self.options)
 
@@ -45,6 +48,9 @@ class BucketedDDPBackend(DDPBackend):
     """DDP: async all-reduce of gradient buckets (``bucket_size_mb``, reverse order)."""
 
     wrapper = BucketedDDP
+
+    def __init__(self, bucket_size_mb: float = 25.0) -> None:
+        DistributedBackend.__init__(self, bucket_size_mb=bucket_size_mb)
 
 
 def optimizer_class_and_kwargs(optimizer_factory, params):
@@ -97,6 +103,11 @@ class FSDPBackend(DistributedBackend):
     Options: ``compute_dtype`` ("float32" / "bfloat16"), ``shard_types`` (list of "module:Class" names),
     ``backward_prefetch`` (default true).
     """
+
+    def __init__(self, compute_dtype: str | None = None, shard_types: list[str] | None = None,
+                 backward_prefetch: bool = True) -> None:
+        super().__init__(compute_dtype=compute_dtype, shard_types=shard_types,
+                         backward_prefetch=backward_prefetch)
 
     def wrap_model(self, model):
         from .fsdp import FullyShardedDataParallel
