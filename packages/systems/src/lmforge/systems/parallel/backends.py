@@ -69,6 +69,7 @@ class Zero1Backend(NaiveDDPBackend):
     of the parameters it owns, and on loading reads those it owns under the new world size."""
 
     sharded_checkpoints = True
+    checkpoint_urls = True  # DCP through fsspec
 
     def checkpoint_state(self, model, optimizer) -> dict:
         names = {id(p): n for n, p in self.unwrap(model).named_parameters()}
@@ -131,6 +132,7 @@ class FSDPBackend(DistributedBackend):
         return model.clip_grad_norm(max_norm)
 
     sharded_checkpoints = True
+    checkpoint_urls = True  # DCP through fsspec
 
     def checkpoint_state(self, model, optimizer) -> dict:
         """Sharded weights and their Adam state as 1-D DTensors of the flattened full tensors (each rank

@@ -87,6 +87,7 @@ class DeepSpeedBackend(DistributedBackend):
     """DeepSpeed ZeRO stage 1/2/3 via deepspeed.initialize with our optimizer."""
 
     sharded_checkpoints = True
+    # checkpoint_urls stays False: engine.save_checkpoint writes its native files to a local folder
 
     def __init__(self, stage: int = 2, coalesce: bool = True, config: dict | None = None,
                  cpu_shm_comm: bool = False) -> None:

@@ -64,6 +64,7 @@ class TorchFSDP2Backend(DistributedBackend):
         return {k: v.detach().clone() for k, v in sd.items()}
 
     sharded_checkpoints = True
+    checkpoint_urls = True  # DCP through fsspec
 
     def _dcp_state(self, model, optimizer) -> dict:
         # DTensor shards of weights and optimizer state under the model's names (creates lazy Adam state)
