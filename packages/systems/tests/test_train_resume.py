@@ -60,7 +60,7 @@ def test_sharded_resume_reproduces_the_uninterrupted_run(tmp_path, backend):
             "optimizer.grad_clip": 1.0, "schedule.warmup_steps": 1, "schedule.decay_steps": 4,
             "device": "cpu", "progress": "false", "out": tmp_path / "runs"}
     if backend == "deepspeed":
-        sets["parallel_options"] = "{stage=3}"
+        sets["parallel.stage"] = 3
     _run(["--nproc", "2"], {**sets, "name": "whole"})
     _run(["--nproc", "2"], {**sets, "name": "stopped", "train.max_steps": 2})
     stopped = tmp_path / "runs" / "stopped"

@@ -12,7 +12,8 @@ the trainer only ever talks to this interface, in this order::
           backend.after_backward(model); clip; optimizer.step()
     backend.all_reduce_mean(loss) for logging; backend.is_main decides who logs and checkpoints
     checkpoints: backend.full_state_dict(model) (full weights), or where backend.sharded_checkpoints,
-    backend.save_checkpoint / load_checkpoint (each rank its shards, through DCP); backend.teardown()
+    backend.save_checkpoint / load_checkpoint (each rank its shards, through DCP; at a URL where
+    backend.checkpoint_urls); backend.teardown()
 """
 
 from __future__ import annotations
@@ -34,13 +35,16 @@ class ParallelBackend:
     # True: checkpoints go through save_checkpoint/load_checkpoint (each rank writes its shards; loadable
     # at another world size) instead of full weights from full_state_dict plus per-rank optimizer files
     sharded_checkpoints: bool = False
+    # True: save_checkpoint/load_checkpoint also take an fsspec URL (s3://, gs://, file://), so the trainer
+    # may put the shards on object storage (train.checkpoint_shards_url)
+    checkpoint_urls: bool = False
     # micro-batches per optimizer step, set by the trainer before make_optimizer (DeepSpeed accumulates
     # itself and must know it when its engine is built)
     grad_accum: int = 1
 
-    def __init__(self, **options) -> None:
-        if options:
-            raise TypeError(f"the single backend takes no options, got {sorted(options)}")
+    def __init__(self) -> None:
+        """A backend's options are its keyword arguments (``parallel = {name = ..., <options>}``): an
+        explicit signature lets the config check them before anything is built."""
 
     def setup(self, device: str) -> torch.device:
         """Pick the device (``auto``: CUDA when present); multi-process backends init the process group."""

@@ -1,8 +1,15 @@
-"""``TrainConfig``: everything a training run needs, loaded from TOML with ``--set`` overrides."""
+"""``TrainConfig``: everything a training run needs, loaded from TOML with ``--set`` overrides.
+
+The parallel backend is a core ``PartRef`` like the model's parts: ``parallel = "fsdp"`` or
+``parallel = {name = "deepspeed", stage = 3}`` (``--set parallel=deepspeed --set parallel.stage=3``).
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+
+from lmforge.core import ConfigError, PartRef
 
 from .config import ModelConfig
 
@@ -45,6 +52,9 @@ class LoopConfig:
     log_every: int = 10
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
+    # sharded backends (zero1, fsdp, torch_fsdp2): write each step's shards to URL/step_NNNNNNN
+    # (s3://, gs://, file://, through fsspec) instead of under the run directory; "" = run directory
+    checkpoint_shards_url: str = ""
 
 
 @dataclass
@@ -54,8 +64,9 @@ class TrainConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: LoopConfig = field(default_factory=LoopConfig)
-    parallel: str = "single"  # part kind "parallel_backend"
-    parallel_options: dict = field(default_factory=dict)
+    parallel: PartRef = field(default_factory=lambda: PartRef("single"))  # part kind "parallel_backend"
+    # removed (its options now live in ``parallel``); kept only so an old config fails with the new form
+    parallel_options: dict | None = field(default=None, repr=False)
     out: str = "runs"  # runs are created under this folder...
     name: str = ""  # ...with this name (default: a timestamp)
     run_dir: str = ""  # or exactly here
@@ -65,3 +76,13 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model
     metrics_logger: str = "jsonl"
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.parallel_options is not None:
+            given = self.parallel_options.items()
+            example = ", ".join(f"{k} = {json.dumps(v)}" for k, v in given) or "<option> = ..."
+            raise ConfigError(
+                "parallel_options was removed: give the backend's options in parallel itself, e.g. "
+                f"parallel = {{name = \"{PartRef.parse(self.parallel, 'parallel').name}\", {example}}} in "
+                "TOML, or --set parallel.<option>=<value>")
+        self.parallel = PartRef.parse(self.parallel, "parallel")  # code may give a plain name

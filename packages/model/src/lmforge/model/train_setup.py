@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lmforge.core import ConfigError, part_names
+from lmforge.core import ConfigError, check_part_options, part_names
 
 from .data import open_tokens
 from .train_config import TrainConfig
@@ -31,9 +31,9 @@ def _finite(x) -> bool:
 def validate_config(cfg: TrainConfig, world_size: int = 1) -> None:
     """Every value's range and every part name; paths are checked by ``load_data`` and ``check_paths``."""
     cfg.model.validate()
+    check_parallel(cfg)
     for kind, name, key in (("optimizer", cfg.optimizer.name, "optimizer.name"),
                             ("lr_schedule", cfg.schedule.name, "schedule.name"),
-                            ("parallel_backend", cfg.parallel, "parallel"),
                             ("metrics_logger", cfg.metrics_logger, "metrics_logger")):
         known = part_names(kind)
         if name not in known:
@@ -77,6 +77,16 @@ def validate_config(cfg: TrainConfig, world_size: int = 1) -> None:
     if not cfg.data.val_path:
         _require(_finite(cfg.data.val_fraction) and 0 < cfg.data.val_fraction < 1, "data.val_fraction",
                  "in (0, 1)", cfg.data.val_fraction)
+
+
+def check_parallel(cfg: TrainConfig) -> None:
+    """The backend's name and options (``parallel``), checked before the backend is built."""
+    known = part_names("parallel_backend")
+    if cfg.parallel.name not in known:
+        raise ConfigError(f"unknown parallel_backend {cfg.parallel.name!r} (parallel); "
+                          f"known: {', '.join(known)}")
+    if cfg.parallel.options:  # a misspelled option is one line naming `parallel`, not a TypeError
+        check_part_options("parallel_backend", cfg.parallel, "parallel")
 
 
 def _check_token_file(path: str, meta: dict, tokens: np.ndarray, cfg: TrainConfig, what: str) -> None:

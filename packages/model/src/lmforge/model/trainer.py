@@ -26,6 +26,7 @@ from lmforge.core import (
     ConfigError,
     LmforgeError,
     atomic_write,
+    build_part,
     config_to_toml,
     get_part,
     lock_dir,
@@ -37,7 +38,6 @@ from lmforge.core import truncate_metrics as _truncate
 
 from . import train_setup as setup
 from .checkpoint import CheckpointError, load_state_dict_checked
-from .checkpoint_manifest import shard_manifest, verify_shards
 from .data import get_batch
 from .losses import cross_entropy
 from .memory_check import check_memory
@@ -45,12 +45,21 @@ from .run_checkpoint import (
     TRAINER_STATE_KEYS,
     capture_rng,
     checkpoint_to_resume,
+    completed_checkpoints,
     latest_checkpoint,
     load_model_weights,
     load_rank_file,
     read_trainer_state,
     restore_rng,
     save_run_checkpoint,
+)
+from .shard_storage import (
+    check_shards_url,
+    remove_shards,
+    shard_location,
+    shard_locations,
+    shard_manifest,
+    verify_shards,
 )
 from .train_config import TrainConfig
 from .transformer import TransformerLM
@@ -168,7 +177,8 @@ def train(cfg: TrainConfig, resume: str | Path | None = None, force: bool = Fals
     estimate says the step cannot fit. Raises ``TrainingInterrupted`` after SIGINT/SIGTERM, once the
     checkpoint is saved.
     """
-    backend = get_part("parallel_backend", cfg.parallel)(**cfg.parallel_options)
+    setup.check_parallel(cfg)
+    backend = build_part("parallel_backend", cfg.parallel)
     try:
         with contextlib.ExitStack() as held:  # the run directory's lock, released however we leave
             return _train(cfg, backend, resume, force, held)
@@ -181,9 +191,16 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
     launched = int(os.environ.get("WORLD_SIZE", "1"))
     if launched > 1 and backend.world_size == 1:
         known = ", ".join(part_names("parallel_backend"))
-        raise ConfigError(f"{launched} processes were launched but parallel = {cfg.parallel!r} runs one; "
-                          f"pick a multi-process backend (known: {known})")
+        raise ConfigError(f"{launched} processes were launched but parallel = {cfg.parallel.name!r} "
+                          f"runs one; pick a multi-process backend (known: {known})")
     setup.validate_config(cfg, backend.world_size)
+    shards_url = cfg.train.checkpoint_shards_url.rstrip("/")
+    if shards_url:
+        if not backend.checkpoint_urls:
+            raise ConfigError(f"train.checkpoint_shards_url: parallel = {cfg.parallel.name!r} cannot write "
+                              "its checkpoint to a URL (zero1, fsdp and torch_fsdp2 can: their shards go "
+                              "through DCP and fsspec)")
+        check_shards_url(shards_url, resume is not None)
     train_data, val_data, token_meta = setup.load_data(cfg)
     tokenizer = setup.load_checked_tokenizer(cfg, token_meta)
     steps = setup.total_steps(cfg)
@@ -203,7 +220,7 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
     if ckpt is not None and state.get("sharded"):  # before any rank reads a shard
         if "shard_files" not in state:
             raise CheckpointError(f"checkpoint {ckpt}: its shards have no checksums in trainer_state.json")
-        verify_shards(ckpt.parent / state["sharded"], state["shard_files"], backend.rank, backend.world_size)
+        verify_shards(shard_location(ckpt, state), state["shard_files"], backend.rank, backend.world_size)
     if ckpt is not None and not state.get("sharded"):
         load_state_dict_checked(model, load_model_weights(ckpt), str(ckpt))
     if cfg.compile:
@@ -216,7 +233,7 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
     if ckpt is not None:
         try:
             if state.get("sharded"):  # weights and optimizer state from the shards (any world size)
-                backend.load_checkpoint(ckpt.parent / state["sharded"], model, optimizer)
+                backend.load_checkpoint(shard_location(ckpt, state), model, optimizer)
             else:
                 optimizer.load_state_dict(load_rank_file(ckpt, "optimizer", backend.rank))
         except (ValueError, KeyError, RuntimeError) as e:
@@ -263,12 +280,18 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
     def checkpoint(step: int) -> Path:
         shards = None
         if backend.sharded_checkpoints:
-            # each rank writes its shards beside the step folder, before that folder is completed, so
-            # "latest" only ever names a step whose shards are all on disk
-            shards = f"shards_{step:07d}"
-            backend.save_checkpoint(run_dir / "checkpoints" / shards, model, optimizer)
+            # each rank writes its shards (beside the step folder, or at the shard URL) before the step
+            # folder is completed, so "latest" only ever names a step whose shards are all written
+            shards = f"{shards_url}/step_{step:07d}" if shards_url else f"shards_{step:07d}"
+            where = shards if shards_url else run_dir / "checkpoints" / shards
+            if backend.is_main:  # what an interrupted save of this step left there
+                remove_shards(where)
+            if backend.world_size > 1:
+                torch.distributed.barrier()
+            backend.save_checkpoint(where, model, optimizer)
             # their checksums go into trainer_state.json, so the step folder's manifest covers them
-            shard_files = shard_manifest(run_dir / "checkpoints" / shards, backend.rank, backend.world_size)
+            shard_files = shard_manifest(where, backend.rank, backend.world_size)
+            before = shard_locations(completed_checkpoints(run_dir)) if backend.is_main else {}
         # full weights: every rank calls it (gathering shards is a collective)
         weights = {} if shards else _state_dict(backend, model)
         path = save_run_checkpoint(
@@ -281,8 +304,11 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
             config_toml=config_to_toml(cfg), rank=backend.rank, is_main=backend.is_main,
             keep=cfg.train.keep_checkpoints)
         if shards and backend.is_main:  # drop shards whose step folder was rotated away
+            for step_dir, old in before.items():
+                if not step_dir.exists():
+                    remove_shards(old)
             kept = {f"shards_{p.name[5:]}" for p in path.parent.glob("step_*")}
-            for old in path.parent.glob("shards_*"):
+            for old in path.parent.glob("shards_*"):  # and local ones no step folder names
                 if old.name not in kept:
                     shutil.rmtree(old, ignore_errors=True)
         return path

@@ -117,7 +117,8 @@ def run(cfg: PretrainStageConfig, tok: dict, stage_dir: Path, seed: int, device:
         },
         "parts": [("scaling_law", law.method), ("attention", tc.model.attention.name),
                   ("optimizer", tc.optimizer.name), ("lr_schedule", tc.schedule.name),
-                  ("parallel_backend", tc.parallel), ("norm", tc.model.norm.name), ("ffn", tc.model.ffn.name),
+                  ("parallel_backend", tc.parallel.name), ("norm", tc.model.norm.name),
+                  ("ffn", tc.model.ffn.name),
                   ("position", tc.model.position.name)],
     }
 

@@ -19,6 +19,9 @@ class DDPBackend(DistributedBackend):
 
     wrapper: type[nn.Module] = NaiveDDP
 
+    def __init__(self) -> None:  # no options (bucketed DDP has one)
+        super().__init__()
+
     def wrap_model(self, model: nn.Module) -> nn.Module:
         return self.wrapper(model, **self.options)
 
@@ -46,6 +49,9 @@ class BucketedDDPBackend(DDPBackend):
 
     wrapper = BucketedDDP
 
+    def __init__(self, bucket_size_mb: float = 25.0) -> None:
+        DistributedBackend.__init__(self, bucket_size_mb=bucket_size_mb)
+
 
 def optimizer_class_and_kwargs(optimizer_factory, params):
     """Recover (class, hyperparameters) from a factory, for wrappers that build optimizers themselves.
@@ -63,6 +69,7 @@ class Zero1Backend(NaiveDDPBackend):
     of the parameters it owns, and on loading reads those it owns under the new world size."""
 
     sharded_checkpoints = True
+    checkpoint_urls = True  # DCP through fsspec
 
     def checkpoint_state(self, model, optimizer) -> dict:
         names = {id(p): n for n, p in self.unwrap(model).named_parameters()}
@@ -98,6 +105,11 @@ class FSDPBackend(DistributedBackend):
     ``backward_prefetch`` (default true).
     """
 
+    def __init__(self, compute_dtype: str | None = None, shard_types: list[str] | None = None,
+                 backward_prefetch: bool = True) -> None:
+        super().__init__(compute_dtype=compute_dtype, shard_types=shard_types,
+                         backward_prefetch=backward_prefetch)
+
     def wrap_model(self, model):
         from .fsdp import FullyShardedDataParallel
 
@@ -120,6 +132,7 @@ class FSDPBackend(DistributedBackend):
         return model.clip_grad_norm(max_norm)
 
     sharded_checkpoints = True
+    checkpoint_urls = True  # DCP through fsspec
 
     def checkpoint_state(self, model, optimizer) -> dict:
         """Sharded weights and their Adam state as 1-D DTensors of the flattened full tensors (each rank

@@ -87,13 +87,12 @@ class DeepSpeedBackend(DistributedBackend):
     """DeepSpeed ZeRO stage 1/2/3 via deepspeed.initialize with our optimizer."""
 
     sharded_checkpoints = True
+    # checkpoint_urls stays False: engine.save_checkpoint writes its native files to a local folder
 
-    def __init__(self, **options):
-        unknown = set(options) - {"stage", "coalesce", "config", "cpu_shm_comm"}
-        if unknown:
-            raise TypeError(f"the deepspeed backend does not know option(s) {sorted(unknown)} "
-                            "(clipping comes from optimizer.grad_clip)")
-        super().__init__(**options)
+    def __init__(self, stage: int = 2, coalesce: bool = True, config: dict | None = None,
+                 cpu_shm_comm: bool = False) -> None:
+        """``config`` is merged into DeepSpeed's config; clipping comes from optimizer.grad_clip."""
+        super().__init__(stage=stage, coalesce=coalesce, config=config or {}, cpu_shm_comm=cpu_shm_comm)
         self._coalescing = None
 
     def setup(self, device: str) -> torch.device:

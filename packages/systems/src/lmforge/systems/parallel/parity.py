@@ -82,9 +82,9 @@ def train_backend(name: str, options: dict, steps: int, rank: int, world: int, g
     the bytes our backends hand to torch.distributed collectives (torch DDP's C++ reducer is not seen).
     ``load_dcp`` / ``save_dcp``: a sharded checkpoint folder (per label) loaded before training from
     batch ``start_step`` on, and saved after it (``stats["save_comm_bytes"]``: bytes moved while saving)."""
-    from lmforge.core import get_part
+    from lmforge.core import PartRef, build_part
 
-    backend = get_part("parallel_backend", name)(**options)
+    backend = build_part("parallel_backend", PartRef(name, dict(options)))
     backend.setup("cpu")
     model = tiny_model(**(model_kwargs or {}))
     if rank:  # ranks start different; the backend must make them equal (frozen weights included)

@@ -22,6 +22,8 @@ import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 
+from lmforge.model.shard_storage import is_url  # s3://, gs://, file://: through fsspec
+
 from .seam import distributed
 
 
@@ -55,11 +57,6 @@ def init_optimizer_state(optimizer, params: list[torch.nn.Parameter]) -> None:
         g["lr"] = lr
     for p, grad in saved:
         p.grad = grad
-
-
-def is_url(location: str | Path) -> bool:
-    """``s3://bucket/run``, ``gs://...``, ``file:///...``: written and read through fsspec."""
-    return "://" in str(location)
 
 
 def _writer(location: str | Path):
@@ -152,16 +149,20 @@ def consolidate_run_checkpoint(step_dir: str | Path) -> Path:
     from safetensors.torch import save_file
 
     from lmforge.model import ModelConfig, TransformerLM
-    from lmforge.model.checkpoint_manifest import write_manifest
+    from lmforge.model.checkpoint_manifest import verify_checkpoint, write_manifest
     from lmforge.model.run_checkpoint import _dedupe
+    from lmforge.model.shard_storage import shard_location, verify_shards
 
     step_dir = Path(step_dir)
+    verify_checkpoint(step_dir, ["trainer_state.json"])  # the shards' checksums are only as good as it
     state = json.loads((step_dir / "trainer_state.json").read_text())
     if not state.get("sharded"):
         raise ValueError(f"{step_dir} already holds full weights (not a sharded checkpoint)")
+    shards = shard_location(step_dir, state)  # beside the step folder, or at its shard URL
+    verify_shards(shards, state["shard_files"])  # a corrupt shard would consolidate to wrong weights
     with torch.device("meta"):
         model = TransformerLM.from_config(ModelConfig(**state["model"]))
-    full = consolidate(step_dir.parent / state["sharded"], model)
+    full = consolidate(shards, model)
     tensors, aliases = _dedupe(full)
     out = step_dir / "model.safetensors"
     save_file(tensors, str(out), metadata={"aliases": json.dumps(aliases)})

@@ -11,7 +11,14 @@ from .seam import DistributedBackend, distributed
 
 
 class TorchDDPBackend(DistributedBackend):
-    """torch.nn.parallel.DistributedDataParallel (bucketed, overlapped all-reduce)."""
+    """torch.nn.parallel.DistributedDataParallel (bucketed, overlapped all-reduce); its options are
+    DistributedDataParallel's own, passed through."""
+
+    def __init__(self, bucket_cap_mb: float | None = None, find_unused_parameters: bool = False,
+                 gradient_as_bucket_view: bool = False, static_graph: bool = False) -> None:
+        super().__init__(**({} if bucket_cap_mb is None else {"bucket_cap_mb": bucket_cap_mb}),
+                         find_unused_parameters=find_unused_parameters,
+                         gradient_as_bucket_view=gradient_as_bucket_view, static_graph=static_graph)
 
     def wrap_model(self, model: nn.Module) -> nn.Module:
         if not distributed():
@@ -26,8 +33,11 @@ class TorchDDPBackend(DistributedBackend):
 class TorchFSDP2Backend(DistributedBackend):
     """torch.distributed.fsdp.fully_shard (FSDP2, DTensor parameters) on chosen module types.
 
-    Options: ``shard_types`` as for ``fsdp``; ``compute_dtype`` for MixedPrecisionPolicy(param_dtype).
+    Every TransformerBlock is one unit. Option: ``compute_dtype`` for MixedPrecisionPolicy(param_dtype).
     """
+
+    def __init__(self, compute_dtype: str | None = None) -> None:
+        super().__init__(compute_dtype=compute_dtype)
 
     def wrap_model(self, model: nn.Module) -> nn.Module:
         if not distributed():
@@ -54,6 +64,7 @@ class TorchFSDP2Backend(DistributedBackend):
         return {k: v.detach().clone() for k, v in sd.items()}
 
     sharded_checkpoints = True
+    checkpoint_urls = True  # DCP through fsspec
 
     def _dcp_state(self, model, optimizer) -> dict:
         # DTensor shards of weights and optimizer state under the model's names (creates lazy Adam state)
