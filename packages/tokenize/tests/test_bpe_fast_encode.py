@@ -98,3 +98,15 @@ def test_other_patterns_are_refused(small_bpe):
 
 def test_registered_parity_with_bpe():
     assert_parity("tokenizer", "bpe-fast")
+
+
+def test_saves_and_loads_as_itself_with_bpe_fingerprint(small_bpe, tmp_path):
+    from lmforge.tokenize import load_tokenizer, tokenizer_fingerprint
+
+    fast = get_part("tokenizer", "bpe-fast")(small_bpe.vocab, small_bpe.merges, small_bpe.special_tokens)
+    fast.save(tmp_path / "t")
+    loaded = load_tokenizer(tmp_path / "t")
+    assert type(loaded).__name__ == "NumbaBPETokenizer"
+    assert tokenizer_fingerprint(loaded) == tokenizer_fingerprint(small_bpe)
+    text = english_text(3_000)
+    assert loaded.encode(text) == load_tokenizer(tmp_path / "t", part="bpe").encode(text)
