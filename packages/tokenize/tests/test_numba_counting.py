@@ -51,3 +51,10 @@ def test_many_chunks_files_specials_and_bad_bytes_equal_the_reference(tmp_path, 
     monkeypatch.setattr(pc, "WINDOW", 500)
     assert len(pc.chunk_bounds(corpus_file, corpus_file.stat().st_size // 5_000 + 1, specials)) > 5
     assert train_bpe_fast([corpus_file, second], 600, specials) == expected
+
+
+@pytest.mark.parametrize("text", ["<|endoftext|><|endoftext|>", "a b c\n", "<|endoftext|>x<|endoftext|>"])
+def test_nothing_or_little_to_merge(tmp_path, text):
+    path = tmp_path / "t.txt"
+    path.write_text(text, encoding="utf-8")
+    assert train_bpe_fast(path, 300, ["<|endoftext|>"]) == train_bpe(path, 300, ["<|endoftext|>"])
