@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -126,6 +127,9 @@ def main() -> None:
                     help="where our trained tokenizers go (for bench_compression.py)")
     args = ap.parse_args()
 
+    load_before = os.getloadavg()
+    print(f"load average {load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f} "
+          f"on {os.cpu_count()} cores", flush=True)
     warm_numba_cache()
     small = bench_small()
     kb = small["bytes"] / 1e3
@@ -149,7 +153,10 @@ def main() -> None:
     print_table(["file", "vocab", "python", "numba", "HF", "rustbpe", "numba/HF", "numba/rust"],
                 [[r["file"], r["vocab"], r["python_peak_mb"], r["numba_peak_mb"], r["hf_peak_mb"],
                   r["rustbpe_peak_mb"], r["numba/hf_mem"], r["numba/rustbpe_mem"]] for r in rows])
-    save_json({"small": small, "rows": rows}, args.out)
+    load_after = os.getloadavg()
+    print(f"\nload average at the end {load_after[0]:.1f} / {load_after[1]:.1f} / {load_after[2]:.1f}")
+    save_json({"small": small, "rows": rows, "load_average_before": load_before,
+               "load_average_after": load_after}, args.out)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import os
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,10 +83,12 @@ def main() -> None:
         path = build(args.work, mb)
         run = run_snippet(TRAIN.format(trainer=args.trainer, path=str(path), vocab=args.vocab))
         rows.append({"mb": path.stat().st_size / 1e6, "vocab": run["vocab"], "trainer": args.trainer,
-                     "wall_s": run["wall_s"], "peak_mb": run["peak_rss_mb"]})
+                     "wall_s": run["wall_s"], "cpu_s": run["cpu_s"], "peak_mb": run["peak_rss_mb"],
+                     "load_average": os.getloadavg()})
         print(json.dumps(rows[-1]), flush=True)
-    print_table(["MB", "vocab", "trainer", "wall s", "peak MB (tree PSS)"],
-                [[r["mb"], r["vocab"], r["trainer"], r["wall_s"], r["peak_mb"]] for r in rows])
+    print_table(["MB", "vocab", "trainer", "wall s", "CPU s", "peak MB (tree PSS)", "load average"],
+                [[r["mb"], r["vocab"], r["trainer"], r["wall_s"], r["cpu_s"], r["peak_mb"],
+                  r["load_average"][0]] for r in rows])
     save_json({"rows": rows}, args.out)
 
 

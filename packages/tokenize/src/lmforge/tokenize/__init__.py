@@ -11,6 +11,7 @@ _EXPORTS = {
     "EOT": "base", "Tokenizer": "base", "load_tokenizer": "base",
     "BPETokenizer": "bpe", "ByteTokenizer": "byte_level", "CharTokenizer": "char", "WordTokenizer": "word",
     "TokenizerError": "errors",
+    "NumbaBPETokenizer": "bpe_numba_tokenizer",
     "TiktokenBPETokenizer": "tiktoken_backend", "to_tiktoken_encoding": "tiktoken_backend",
     "HFBPETokenizer": "hf_backend", "to_hf_tokenizer": "hf_backend", "export_hf_tokenizer_json": "hf_backend",
     "read_gpt2_files": "gpt2_files", "write_gpt2_files": "gpt2_files",

@@ -1,9 +1,10 @@
 """The BPE merge loop compiled with numba: the reference's algorithm (``bpe_trainer``) over flat arrays.
 
 Words are one int32 array of token ids (``toks``) with each word's start, current length and count;
-a merge rewrites a word in place, so it only shrinks. Each distinct pair gets an id (``pair_ids``:
-``a << 32 | b`` -> id) with its live count and a linked list of the words that may hold it (a word stays
-listed after losing the pair; visiting it then changes nothing). The best pair comes from a binary heap
+a merge rewrites a word in place, so it only shrinks. Each distinct pair gets an id (an open-addressing
+hash table of ``a << 32 | b`` -> id, in plain arrays: numba's typed Dict is slower) with its live count
+and a linked list of the words that may hold it (a word stays listed after losing the pair; visiting it
+then changes nothing). The best pair comes from a binary heap
 with lazy deletion, ordered exactly as the reference's: highest count, then the greater pair of token
 bytes (compared as a tuple), then the smaller ``a << 32 | b`` when two pairs spell the same bytes.
 
@@ -15,10 +16,9 @@ in a fresh environment compiles for a few seconds.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
-from numba.typed import Dict
+from numba import njit
 
-_I64 = types.int64
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
 
 
 @njit(cache=True)
@@ -28,6 +28,37 @@ def _grow(arr, need):
     out = np.empty(max(need, 2 * arr.shape[0]), arr.dtype)
     out[:arr.shape[0]] = arr
     return out
+
+
+@njit(cache=True)
+def _table_shift(cap):
+    bits = 0
+    while (1 << bits) < cap:
+        bits += 1
+    return np.uint64(64 - bits)
+
+
+@njit(cache=True, inline="always")
+def _slot(table, shift, key):
+    """The row of ``table`` ([key, pair id]; key -1: empty) holding ``key``, or the empty row for it."""
+    mask = table.shape[0] - 1
+    h = np.int64((np.uint64(key) * _GOLD) >> shift)
+    while table[h, 0] != -1 and table[h, 0] != key:
+        h = (h + 1) & mask
+    return h
+
+
+@njit(cache=True)
+def _pair_table(pa, pb, n_pairs, cap):
+    """A table of ``cap`` rows holding pairs 0..n_pairs-1; -> (table, its hash shift)."""
+    table = np.full((cap, 2), -1, np.int64)
+    shift = _table_shift(cap)
+    for pid in range(n_pairs):
+        key = np.int64(pa[pid]) << 32 | pb[pid]
+        h = _slot(table, shift, key)
+        table[h, 0] = key
+        table[h, 1] = pid
+    return table, shift
 
 
 @njit(cache=True)
@@ -99,13 +130,13 @@ def _sift_down(hc, hp, i, n, pa, pb, tb, toff, tlen):
 def learn_merges_flat(toks, starts, lens, wcounts, n_merges):
     """-> int64[(merges done), 2] of (left id, right id); merge k makes id 256 + k. Rewrites toks/lens."""
     n_words = starts.shape[0]
-    pair_ids = Dict.empty(key_type=_I64, value_type=_I64)
     cap = 1 << 16
     pa = np.empty(cap, np.int32)
     pb = np.empty(cap, np.int32)
     pcnt = np.zeros(cap, np.int64)
     phead = np.full(cap, -1, np.int64)
     n_pairs = 0
+    table, shift = _pair_table(pa, pb, 0, 1 << 17)
     node_word = np.empty(max(16, toks.shape[0]), np.int32)
     node_next = np.empty(max(16, toks.shape[0]), np.int64)
     n_nodes = 0
@@ -125,8 +156,9 @@ def learn_merges_flat(toks, starts, lens, wcounts, n_merges):
         c = wcounts[w]
         for i in range(s, s + lens[w] - 1):
             key = np.int64(toks[i]) << 32 | toks[i + 1]
-            if key in pair_ids:
-                pid = pair_ids[key]
+            h = _slot(table, shift, key)
+            if table[h, 0] == key:
+                pid = table[h, 1]
             else:
                 pid = n_pairs
                 n_pairs += 1
@@ -138,9 +170,12 @@ def learn_merges_flat(toks, starts, lens, wcounts, n_merges):
                     phead = _grow(phead, pid + 1)
                     phead[old:] = -1
                     pcnt[old:] = 0
-                pair_ids[key] = pid
                 pa[pid] = toks[i]
                 pb[pid] = toks[i + 1]
+                table[h, 0] = key
+                table[h, 1] = pid
+                if 2 * n_pairs > table.shape[0]:
+                    table, shift = _pair_table(pa, pb, n_pairs, 2 * table.shape[0])
             pcnt[pid] += c
             h = phead[pid]
             if h == -1 or node_word[h] != w:
@@ -222,11 +257,12 @@ def learn_merges_flat(toks, starts, lens, wcounts, n_merges):
                                 continue
                             dx, dy, gx, gy = b, y, t, y
                         if not (dx == a and dy == b):
-                            dpid = pair_ids[np.int64(dx) << 32 | dy]
+                            dpid = table[_slot(table, shift, np.int64(dx) << 32 | dy), 1]
                             pcnt[dpid] -= c
                         key = np.int64(gx) << 32 | gy
-                        if key in pair_ids:
-                            gpid = pair_ids[key]
+                        h = _slot(table, shift, key)
+                        if table[h, 0] == key:
+                            gpid = table[h, 1]
                         else:
                             gpid = n_pairs
                             n_pairs += 1
@@ -238,9 +274,12 @@ def learn_merges_flat(toks, starts, lens, wcounts, n_merges):
                                 phead = _grow(phead, gpid + 1)
                                 phead[old:] = -1
                                 pcnt[old:] = 0
-                            pair_ids[key] = gpid
                             pa[gpid] = gx
                             pb[gpid] = gy
+                            table[h, 0] = key
+                            table[h, 1] = gpid
+                            if 2 * n_pairs > table.shape[0]:
+                                table, shift = _pair_table(pa, pb, n_pairs, 2 * table.shape[0])
                         pcnt[gpid] += c
                         h = phead[gpid]
                         if h == -1 or node_word[h] != w:

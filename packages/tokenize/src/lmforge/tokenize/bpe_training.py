@@ -41,12 +41,14 @@ def _learn_python(counts: Counter, n_merges: int, first_id: int, progress, worke
 
 def train_bpe_with(learn, input_path, vocab_size: int, special_tokens: list[str] | None = None, *,
                    pattern: str = "gpt2", workers: int | None = None, progress: bool = False,
-                   while_counting=None):
+                   while_counting=None, count=None):
     """``train_bpe`` with another merge learner: ``learn(counts, n_merges, first_id, progress, workers)``
-    gets the pre-token counts (``Counter[str]``, which it may consume) and returns ``[(a, b, new_id)]``.
+    gets the pre-token counts (which it may consume) and returns ``[(a, b, new_id)]``.
 
-    ``while_counting()`` is called once the first chunk is counted (the worker processes are forked by
-    then), to start work that overlaps the rest of the counting.
+    ``count(paths, specials, pattern, workers, progress)`` makes those counts; by default
+    ``count_pretokens`` (a ``Counter[str]``, counted in worker processes), which calls
+    ``while_counting()`` once the first chunk is counted (the workers are forked by then), to start
+    work that overlaps the rest of the counting.
     """
     specials = list(dict.fromkeys(special_tokens or []))
     paths = [Path(p) for p in (input_path if isinstance(input_path, list | tuple) else [input_path])]
@@ -63,19 +65,13 @@ def train_bpe_with(learn, input_path, vocab_size: int, special_tokens: list[str]
             f"(256 bytes + {len(specials)} special tokens)"
         )
 
-    n_chunks, chunk_counts = iter_chunk_counts(paths, specials, pattern=pattern, workers=workers)
-    counts: Counter = Counter()
-    bar = _bar(progress, n_chunks, "pre-tokenizing", "chunk")
-    for part in chunk_counts:
-        if while_counting is not None:
-            while_counting()
-            while_counting = None
-        counts.update(part)
-        bar.update(1)
-    bar.close()
+    if count is None:
+        counts = count_pretokens(paths, specials, pattern, workers, progress, while_counting)
+    else:
+        counts = count(paths, specials, pattern, workers, progress)
 
     n_merges = vocab_size - minimum
-    bar = _bar(progress, n_merges, "merging", "merge")
+    bar = progress_bar(progress, n_merges, "merging", "merge")
     triples = learn(counts, n_merges, minimum, bar.update, workers or os.cpu_count() or 1)
     bar.close()
 
@@ -90,6 +86,22 @@ def train_bpe_with(learn, input_path, vocab_size: int, special_tokens: list[str]
     return vocab, merges
 
 
+def count_pretokens(paths: list[Path], specials: list[str], pattern: str, workers: int | None,
+                    progress: bool, while_counting=None) -> Counter:
+    """Pre-token text -> count over all files (chunks counted in ``workers`` processes)."""
+    n_chunks, chunk_counts = iter_chunk_counts(paths, specials, pattern=pattern, workers=workers)
+    counts: Counter = Counter()
+    bar = progress_bar(progress, n_chunks, "pre-tokenizing", "chunk")
+    for part in chunk_counts:
+        if while_counting is not None:
+            while_counting()
+            while_counting = None
+        counts.update(part)
+        bar.update(1)
+    bar.close()
+    return counts
+
+
 class _NoBar:
     def update(self, n: int = 1) -> None:
         pass
@@ -98,7 +110,7 @@ class _NoBar:
         pass
 
 
-def _bar(enabled: bool, total: int, desc: str, unit: str):
+def progress_bar(enabled: bool, total: int, desc: str, unit: str):
     if not enabled:
         return _NoBar()
     from tqdm import tqdm

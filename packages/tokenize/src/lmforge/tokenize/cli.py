@@ -18,6 +18,9 @@ def tokenize_group() -> None:
     """Train tokenizers, encode text to token files, measure compression."""
 
 
+# tokenizer parts built from a vocabulary and merges (trained by a bpe_trainer)
+BPE_PARTS = ("bpe", "bpe-fast", "bpe-tiktoken", "bpe-hf")
+
 # each flag, when given, sets one key of TokenizerTrainConfig (after --config, before --set)
 _TRAIN_FLAGS = {"inputs": "inputs", "vocab_size": "vocab_size", "specials": "special_tokens", "out": "out",
                 "part": "type", "pattern": "pattern", "workers": "workers", "trainer": "trainer"}
@@ -60,7 +63,7 @@ def train_cmd(run: RunOptions, **flags) -> None:
     missing = [p for p in cfg.inputs if not Path(p).is_file()]
     if missing:  # checked before the output folder is created or locked
         raise LmforgeError(f"training file not found: {missing[0]}")
-    if cfg.type in ("bpe", "bpe-tiktoken", "bpe-hf") and cfg.vocab_size is None:
+    if cfg.type in BPE_PARTS and cfg.vocab_size is None:
         raise LmforgeError("--vocab-size is required for bpe")
     if run.resume is not None and (out / SAVED_NAME).is_file() and _finished(out, load_tokenizer):
         click.echo(f"{out} already holds the finished tokenizer; nothing to do")
@@ -68,7 +71,7 @@ def train_cmd(run: RunOptions, **flags) -> None:
     start = time.perf_counter()
     lock_dir(out, "tokenizer output directory")  # held until the command ends: one writer per folder
     specials = list(cfg.special_tokens)
-    if cfg.type in ("bpe", "bpe-tiktoken", "bpe-hf"):
+    if cfg.type in BPE_PARTS:
         train = get_part("bpe_trainer", cfg.trainer)
         vocab, merges = train(list(cfg.inputs), cfg.vocab_size, specials, pattern=cfg.pattern,
                               workers=cfg.workers, progress=True)

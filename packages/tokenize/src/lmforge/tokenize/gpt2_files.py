@@ -35,17 +35,19 @@ def read_gpt2_files(encoder_path: str | Path, merges_path: str | Path):
     vocab: dict[int, bytes] = {}
     seen: dict[bytes, int] = {}
     for text, i in pairs:
-        where = f"{encoder_path}:{_line_of(raw, text)}"
         if not isinstance(i, int) or isinstance(i, bool) or i < 0:
-            raise TokenizerError(f"{where}: id of {text!r} is {i!r}, not a non-negative integer")
+            raise TokenizerError(f"{_where(encoder_path, raw, text)}: id of {text!r} is {i!r}, "
+                                 "not a non-negative integer")
         try:
             token = text_to_token(text)
         except ValueError as e:
-            raise TokenizerError(f"{where}: {e}") from None
+            raise TokenizerError(f"{_where(encoder_path, raw, text)}: {e}") from None
         if i in vocab:
-            raise TokenizerError(f"{where}: id {i} is given to both {token_to_text(vocab[i])!r} and {text!r}")
+            raise TokenizerError(f"{_where(encoder_path, raw, text)}: id {i} is given to both "
+                                 f"{token_to_text(vocab[i])!r} and {text!r}")
         if token in seen:
-            raise TokenizerError(f"{where}: token {text!r} appears twice (ids {seen[token]} and {i})")
+            raise TokenizerError(f"{_where(encoder_path, raw, text)}: token {text!r} appears twice "
+                                 f"(ids {seen[token]} and {i})")
         vocab[i] = token
         seen[token] = i
     if vocab and max(vocab) != len(vocab) - 1:
@@ -92,6 +94,11 @@ def _read_text(path: str | Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise TokenizerError(f"{path}: not UTF-8 text (byte {e.start}); the file is damaged") from None
+
+
+def _where(path: str | Path, raw: str, text: str) -> str:
+    """``path:line`` of the JSON key ``text``; only computed for an error (it scans the file)."""
+    return f"{path}:{_line_of(raw, text)}"
 
 
 def _line_of(raw: str, text: str) -> int | str:

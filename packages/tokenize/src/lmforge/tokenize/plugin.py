@@ -21,6 +21,8 @@ def register_tokenizers(register):
              description="Words, whitespace and punctuation by regex; vocabulary from a corpus.")
     register("bpe-tiktoken", _PKG + "tiktoken_backend:TiktokenBPETokenizer",
              description="Our BPE vocabulary and merges run by tiktoken (same ids as bpe).", reference="bpe")
+    register("bpe-fast", _PKG + "bpe_numba_tokenizer:NumbaBPETokenizer", reference="bpe",
+             description="Our BPE with GPT-2's pattern, encoded by numba-compiled code (same ids as bpe).")
     register("bpe-hf", _PKG + "hf_backend:HFBPETokenizer", reference="bpe",
              description="Our BPE vocabulary and merges run by HF tokenizers (same ids as bpe).")
 

@@ -12,7 +12,7 @@ SAVED_NAME = "train_config.toml"  # written into the tokenizer folder beside its
 class TokenizerTrainConfig:
     inputs: list[str] = field(default_factory=list)  # text files
     out: str | None = None  # the tokenizer folder
-    type: str = "bpe"  # tokenizer part: bpe, bpe-tiktoken, bpe-hf, char, word, byte
+    type: str = "bpe"  # tokenizer part: bpe, bpe-fast, bpe-tiktoken, bpe-hf, char, word, byte
     vocab_size: int | None = None  # bpe: bytes + specials + merges
     special_tokens: list[str] = field(default_factory=lambda: ["<|endoftext|>"])
     pattern: str = "gpt2"  # bpe pre-tokenization: gpt2, cl100k or a regex
