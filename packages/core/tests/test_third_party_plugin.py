@@ -146,12 +146,13 @@ output_dir = "{out}"
 paths = ["{tmp_path / "in.jsonl"}"]
 [[filters]]
 name = "min_words"
-options = {{ minimum = 3 }}
+minimum = 3
 [output]
 format = "jsonl"
 [executor]
 name = "local"
-options = {{ workers = 1, progress = false }}
+workers = 1
+progress = false
 ''')
     proc = lmforge(installed, "data", "run", "--config", str(tmp_path / "pipeline.toml"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
