@@ -98,7 +98,8 @@ def test_task_options_from_toml_and_set_reach_the_part(tmp_path, test_parts):
 def test_a_part_without_options_saves_as_a_name_and_one_with_options_as_a_table():
     saved = tomllib.loads(config_to_toml(load_config(GRPOConfig, overrides=["task.max_operand=9"])))
     assert saved["task"] == {"name": "arithmetic", "max_operand": 9}
-    assert saved["eval_reward"] == "r1_math" and saved["loss"] == "grpo_clip" and saved["rewards"] == ["r1_math"]
+    assert saved["eval_reward"] == "r1_math" and saved["loss"] == "grpo_clip"
+    assert saved["rewards"] == ["r1_math"]
     assert saved["run"]["metrics_logger"] == "jsonl" and saved["optim"]["schedule"] == "constant"
     assert load_config(GRPOConfig, data=saved).task == PartRef("arithmetic", {"max_operand": 9})
     with pytest.raises(ConfigError, match="not under `options`"):  # the old nested spelling
