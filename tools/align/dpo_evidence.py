@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from lmforge.align.config import DPOConfig, OptimConfig, PolicyConfig, RunConfig, SFTConfig, TaskConfig
+from lmforge.align.config import DPOConfig, OptimConfig, PolicyConfig, RunConfig, SFTConfig
 from lmforge.align.loops.dpo import run_dpo
 from lmforge.align.loops.sft import run_sft
-from lmforge.core import read_metrics
+from lmforge.core import PartRef, read_metrics
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     ap.add_argument("--out", default=".bench/align/dpo.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    task = TaskConfig(train_size=4000, options={"max_operand": args.max_operand})
+    task = PartRef("arithmetic", {"max_operand": args.max_operand})
     sft_dir = (
         Path(args.sft_run)
         if args.sft_run

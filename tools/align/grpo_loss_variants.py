@@ -24,11 +24,10 @@ from lmforge.align.config import (
     RolloutConfig,
     RunConfig,
     SFTConfig,
-    TaskConfig,
 )
 from lmforge.align.loops.grpo import run_grpo
 from lmforge.align.loops.sft import run_sft
-from lmforge.core import read_metrics
+from lmforge.core import PartRef, read_metrics
 
 
 def main() -> None:
@@ -48,7 +47,7 @@ def main() -> None:
     ap.add_argument("--out", default=".bench/align/loss_variants.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    task = TaskConfig(train_size=4000, eval_size=200, options={"max_operand": args.max_operand})
+    task = PartRef("arithmetic", {"max_operand": args.max_operand})  # 4000 train, 200 held-out problems
     sft_dir = (
         Path(args.sft_run)
         if args.sft_run
@@ -82,7 +81,7 @@ def main() -> None:
     plot(results, Path(args.out).with_suffix(".png"))
 
 
-def grpo_run(args, task: TaskConfig, sft_dir: Path, loss: str, seed: int) -> dict:
+def grpo_run(args, task: PartRef, sft_dir: Path, loss: str, seed: int) -> dict:
     cfg = GRPOConfig(
         policy=PolicyConfig(path=str(sft_dir / "final")),
         task=task,

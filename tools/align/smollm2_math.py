@@ -15,14 +15,14 @@ from pathlib import Path
 
 import torch
 
-from lmforge.align.config import GRPOConfig, OptimConfig, RolloutConfig, RunConfig, TaskConfig
+from lmforge.align.config import GRPOConfig, OptimConfig, RolloutConfig, RunConfig
 from lmforge.align.engines.factory import make_rollout_engine
 from lmforge.align.loops.common import evaluate
 from lmforge.align.loops.grpo import train_grpo
 from lmforge.align.lora import apply_lora
 from lmforge.align.rewards import math_reward
 from lmforge.align.smollm2 import chat_prompt, load_smollm2_policy, missing_smollm2_requirements
-from lmforge.align.tasks.base import Problem, make_problems
+from lmforge.align.tasks.base import Problem, task_problems
 from lmforge.core import read_metrics
 
 QUESTION = "What is {q}? Reply with just the number."
@@ -30,13 +30,13 @@ QUESTION = "What is {q}? Reply with just the number."
 
 def chat_problems(tokenizer, task: str, split: str, size: int, seed: int, max_operand: int) -> list[Problem]:
     if task == "arithmetic":
-        raw = make_problems("arithmetic", split, size, seed, max_operand=max_operand)
+        raw = task_problems({"name": "arithmetic", "max_operand": max_operand}, split, size, seed)
         questions = [p.prompt.removesuffix("=?<think>") for p in raw]
         return [
             Problem(chat_prompt(tokenizer, QUESTION.format(q=q)), p.answer, "")
             for q, p in zip(questions, raw)
         ]
-    raw = make_problems("gsm8k", split, size, seed, template="{question}")
+    raw = task_problems({"name": "gsm8k", "template": "{question}"}, split, size, seed)
     return [
         Problem(chat_prompt(tokenizer, p.prompt + " End with the final number."), p.answer, "") for p in raw
     ]
@@ -90,7 +90,7 @@ def main() -> None:
         result["eval_s"] = time.perf_counter() - t0
     else:
         cfg = GRPOConfig(
-            task=TaskConfig(name=args.task),
+            task=args.task,
             optim=OptimConfig(lr=args.lr),
             loss=args.loss,
             rewards=["math"],

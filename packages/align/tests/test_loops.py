@@ -19,9 +19,9 @@ TINY = [
     "policy.model.d_model=16",
     "policy.model.num_layers=1",
     "policy.model.num_heads=2",
-    "task.train_size=64",
-    "task.eval_size=6",
-    "task.options={max_operand=9}",
+    "train_size=64",
+    "eval_size=6",
+    "task.max_operand=9",
     "run.progress=false",
 ]
 
@@ -35,7 +35,8 @@ def one_thread():
 
 
 def cfg(cls, tmp_path, *extra):
-    return load_config(cls, overrides=[*TINY, f"run.out={tmp_path}", *extra])
+    tiny = [o for o in TINY if o.split("=")[0].split(".")[0] in cls.__dataclass_fields__]  # dpo: no eval_size
+    return load_config(cls, overrides=[*tiny, f"run.out={tmp_path}", *extra])
 
 
 def test_sft_logs_checkpoints_and_resumes(tmp_path):
@@ -231,9 +232,9 @@ def test_cli_commands_and_demo(tmp_path):
             "--set",
             "policy.model.num_layers=1",
             "--set",
-            "task.train_size=32",
+            "train_size=32",
             "--set",
-            "task.eval_size=4",
+            "eval_size=4",
             "--set",
             "rollout.group_size=2",
             "--set",

@@ -5,12 +5,13 @@ import pytest
 from lmforge.align.preferences import preference_pairs
 from lmforge.align.rewards import r1_math_reward
 from lmforge.align.tasks.arithmetic import CharTokenizer
-from lmforge.align.tasks.base import make_problems
+from lmforge.align.tasks.base import task_problems
+from lmforge.core import PartRef
 
 
 def test_arithmetic_splits_format_and_tokenizer(tmp_path):
-    train = make_problems("arithmetic", "train", 500, seed=0, max_operand=29)
-    held = make_problems("arithmetic", "eval", 100, seed=1, max_operand=29)
+    train = task_problems(PartRef("arithmetic", {"max_operand": 29}), "train", 500, seed=0)
+    held = task_problems({"name": "arithmetic", "max_operand": 29}, "eval", 100, seed=1)
     assert not {p.prompt for p in train} & {p.prompt for p in held}
     for p in train[:50]:
         assert r1_math_reward(p.sft_response, p.answer)["reward"] == 1.0
@@ -24,8 +25,8 @@ def test_arithmetic_splits_format_and_tokenizer(tmp_path):
 
 
 def test_gsm8k_problems_from_reasoning_gym():
-    train = make_problems("gsm8k", "train", 5, seed=0)
-    held = make_problems("gsm8k", "eval", 5, seed=0)
+    train = task_problems("gsm8k", "train", 5, seed=0)
+    held = task_problems("gsm8k", "eval", 5, seed=0)
     assert len(train) == 5 and not {p.prompt for p in train} & {p.prompt for p in held}
     for p in train:
         assert p.prompt.endswith("<think>") and "User:" in p.prompt
@@ -33,7 +34,7 @@ def test_gsm8k_problems_from_reasoning_gym():
 
 
 def test_preference_pairs_differ_only_in_the_answer():
-    problems = make_problems("arithmetic", "train", 20, seed=0, max_operand=29)
+    problems = task_problems(PartRef("arithmetic", {"max_operand": 29}), "train", 20, seed=0)
     for pair, p in zip(preference_pairs(problems, seed=0), problems):
         assert pair["chosen"] == p.sft_response and pair["rejected"] != pair["chosen"]
         assert r1_math_reward(pair["rejected"], p.answer) == {
@@ -49,6 +50,8 @@ def test_tasks_are_registry_parts_and_options_are_checked():
 
     assert {"arithmetic", "gsm8k"} <= set(part_names("task")) and callable(task_fn("arithmetic"))
     with pytest.raises(ConfigError, match="known: arithmetic, gsm8k"):
-        make_problems("sudoku", "train", 5, seed=0)
-    with pytest.raises(ConfigError, match="'arithmetic' does not take options"):
-        make_problems("arithmetic", "train", 5, seed=0, max_operandd=9)
+        task_problems("sudoku", "train", 5, seed=0)
+    with pytest.raises(ConfigError, match="^task: task 'arithmetic' does not take option.s. max_operandd"):
+        task_problems(PartRef("arithmetic", {"max_operandd": 9}), "train", 5, seed=0)
+    with pytest.raises(ConfigError, match="size of task 'arithmetic' .*set by lmforge"):
+        task_problems(PartRef("arithmetic", {"size": 9}), "train", 5, seed=0)

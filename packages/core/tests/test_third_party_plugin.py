@@ -211,7 +211,7 @@ def test_example_rl_loss_in_lmforge_align_grpo(installed, tmp_path):
     sets = ["loss=reinforce_example", "steps=2", "rollout.group_size=2", "rollout.prompts_per_step=2",
             "rollout.max_new_tokens=8", "microbatch_size=2", "run.eval_every=2", "run.progress=false",
             "policy.model.d_model=16", "policy.model.num_layers=1", "policy.model.num_heads=2",
-            "task.train_size=64", "task.eval_size=6", "task.options={max_operand=9}", f"run.out={tmp_path}",
+            "train_size=64", "eval_size=6", "task.max_operand=9", f"run.out={tmp_path}",
             "run.name=example"]
     proc = lmforge(installed, "align", "grpo", "--device", "cpu", *[a for s in sets for a in ("--set", s)],
                    timeout=600)

@@ -26,10 +26,33 @@ def test_every_size_loads_with_the_default_pipeline():
         assert cfg.dir == f"runs/recipe-{size}"
         assert [d.name for d in cfg.data.dedup] == ["exact_line", "minhash"]
         assert "gopher" in [f.name for f in cfg.data.filters]
-        # the preset's task options are ones the task part takes (config loading cannot check a dict)
-        problems = task_problems(cfg.task, "eval", 0, size=2)
+        # the preset's task options are ones the task part takes
+        problems = task_problems(cfg.task, "eval", 2, 0)
         assert len(problems) == 2 and all(p.prompt and p.answer for p in problems)
     assert "classifier" in [f.name for f in load_recipe("laptop").data.filters]
+
+
+def test_the_task_is_a_part_shared_by_sft_and_grpo(tmp_path):
+    from lmforge.core import PartRef
+    from lmforge.recipe.runner import shared_task
+
+    cfg = load_recipe("tiny", overrides=("task.max_operand=5", "eval_size=3"))
+    assert cfg.task == PartRef("arithmetic", {"max_operand": 5})
+    assert (cfg.train_size, cfg.eval_size) == (80, 3)
+    problems = task_problems(cfg.task, "train", 40, 0)
+    assert max(int(n) for p in problems for n in p.prompt.split("=")[0].split("+")) == 5
+    assert shared_task(cfg) == {"task": cfg.task, "train_size": 80, "eval_size": 3}
+    # a file naming another task replaces the preset's table whole (arithmetic's options are not gsm8k's)
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[task]\nname = "gsm8k"\n')
+    assert load_recipe("tiny", recipe).task == PartRef("gsm8k")
+    recipe.write_text('[task]\nops = "+-"\n')  # the same task: options merge
+    assert load_recipe("tiny", recipe).task == PartRef("arithmetic", {"max_operand": 9, "ops": "+-"})
+    # the stages' own task fields would be overwritten by the recipe's: refused, not dropped
+    with pytest.raises(ConfigError, match="^sft.task: set it at the top of the recipe"):
+        load_recipe("tiny", overrides=("sft.task=gsm8k",))
+    with pytest.raises(ConfigError, match="^grpo.train_size"):
+        load_recipe("tiny", overrides=("grpo.train_size=5",))
 
 
 def test_budget_and_minutes():

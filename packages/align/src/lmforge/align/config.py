@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
 
-from lmforge.core import ConfigError, PartRef
+from lmforge.core import PartRef
 from lmforge.model.config import ModelConfig
 
 
@@ -14,17 +14,15 @@ def ref(name: str):
     return field(default_factory=lambda: PartRef(name))
 
 
-def part_ref(value: PartRef | str | dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(name, options) of a part reference: core's ``PartRef``, or in code a name or a table dict."""
-    if isinstance(value, PartRef):
-        return value.name, dict(value.options)
-    if isinstance(value, str):
-        return value, {}
-    options = dict(value)
-    name = options.pop("name", None)
-    if not isinstance(name, str):
-        raise ConfigError(f"a part table needs a string 'name', got {value!r}")
-    return name, options
+def parse_parts(cfg) -> None:
+    """Make every part field of ``cfg`` a ``PartRef`` in place: code may give a plain name or a table
+    (a TOML config is parsed by core already)."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.type in ("PartRef", "PartRef | None") and value is not None:
+            setattr(cfg, f.name, PartRef.parse(value, f.name))
+        elif f.type == "list[PartRef]":
+            setattr(cfg, f.name, [PartRef.parse(v, f"{f.name}[{i}]") for i, v in enumerate(value)])
 
 
 @dataclass
@@ -64,17 +62,6 @@ class PolicyConfig:
 
 
 @dataclass
-class TaskConfig:
-    """A task by name (see ``lmforge.align.tasks.base.TASKS``) with its options, e.g. arithmetic's
-    ``{max_operand = 29, ops = "+-"}`` or gsm8k's ``{template = "..."}``."""
-
-    name: str = "arithmetic"
-    train_size: int = 4000
-    eval_size: int = 200
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class OptimConfig:
     """The optimizer and learning-rate schedule are lmforge-model parts (kinds ``optimizer``,
     ``lr_schedule``); ``schedule`` gets (it, max_lr=lr, min_lr, warmup_iters, cosine_cycle_iters=steps)."""
@@ -88,6 +75,9 @@ class OptimConfig:
     beta2: float = 0.95
     grad_clip: float = 1.0
     warmup_steps: int = 0
+
+    def __post_init__(self) -> None:
+        parse_parts(self)
 
 
 @dataclass
@@ -103,6 +93,9 @@ class RunConfig:
     checkpoint_every: int = 100
     progress: bool = True
 
+    def __post_init__(self) -> None:
+        parse_parts(self)
+
 
 @dataclass
 class RolloutConfig:
@@ -115,11 +108,18 @@ class RolloutConfig:
     preflight: bool = True
     preflight_tolerance: float = 1e-2
 
+    def __post_init__(self) -> None:
+        parse_parts(self)
+
 
 @dataclass
 class SFTConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
-    task: TaskConfig = field(default_factory=TaskConfig)
+    # a task part (``fn(split, size, seed, **options)``) with its options beside the name, e.g.
+    # {name = "arithmetic", max_operand = 29, ops = "+-"}; lmforge supplies the sizes below
+    task: PartRef = ref("arithmetic")
+    train_size: int = 4000  # problems drawn from the task's train split
+    eval_size: int = 200  # held-out problems (the eval split never shares one with train)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
     steps: int = 300
@@ -127,20 +127,27 @@ class SFTConfig:
     grad_accum: int = 1
     eval_max_new_tokens: int = 40
     eval_engine: PartRef | None = None  # rollout_engine part; None: torch for lmforge, hf for HF policies
-    reward: str = "r1_math"
+    reward: PartRef = ref("r1_math")  # reward part for held-out accuracy
+
+    def __post_init__(self) -> None:
+        parse_parts(self)
 
 
 @dataclass
 class GRPOConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
-    task: TaskConfig = field(default_factory=TaskConfig)
+    # a task part (``fn(split, size, seed, **options)``) with its options beside the name, e.g.
+    # {name = "arithmetic", max_operand = 29, ops = "+-"}; lmforge supplies the sizes below
+    task: PartRef = ref("arithmetic")
+    train_size: int = 4000  # problems drawn from the task's train split
+    eval_size: int = 200  # held-out problems (the eval split never shares one with train)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=3e-4))
     run: RunConfig = field(default_factory=lambda: RunConfig(eval_every=10, checkpoint_every=25))
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
     loss: PartRef = ref("grpo_clip")  # rl_loss part, e.g. {name = "dapo", epsilon_high = 0.3}
     # reward parts summed with weights, e.g. [{name = "r1_format", weight = 0.1}, "math"]
     rewards: list[PartRef] = field(default_factory=lambda: [PartRef("r1_math")])
-    eval_reward: str = "r1_math"  # reward part for held-out accuracy
+    eval_reward: PartRef = ref("r1_math")  # reward part for held-out accuracy
     steps: int = 50
     epochs_per_batch: int = 1
     microbatch_size: int = 16  # rollouts per backward pass; one optimizer step per pass over the batch
@@ -150,25 +157,38 @@ class GRPOConfig:
     importance_cap: float = 3.0
     kl_beta: float = 0.0  # > 0 adds beta * KL(policy || frozen initial policy) per token
 
+    def __post_init__(self) -> None:
+        parse_parts(self)
+
 
 @dataclass
 class EIConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
-    task: TaskConfig = field(default_factory=TaskConfig)
+    # a task part (``fn(split, size, seed, **options)``) with its options beside the name, e.g.
+    # {name = "arithmetic", max_operand = 29, ops = "+-"}; lmforge supplies the sizes below
+    task: PartRef = ref("arithmetic")
+    train_size: int = 4000  # problems drawn from the task's train split
+    eval_size: int = 200  # held-out problems (the eval split never shares one with train)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=3e-4))
     run: RunConfig = field(default_factory=lambda: RunConfig(eval_every=1, checkpoint_every=1))
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
-    reward: str = "r1_math"
+    reward: PartRef = ref("r1_math")  # reward part: held-out accuracy, and which samples are kept
     rounds: int = 3
     prompts_per_round: int = 64
     sft_steps_per_round: int = 20
     batch_size: int = 32
 
+    def __post_init__(self) -> None:
+        parse_parts(self)
+
 
 @dataclass
 class DPOConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
-    task: TaskConfig = field(default_factory=TaskConfig)
+    # a task part (``fn(split, size, seed, **options)``) with its options beside the name, e.g.
+    # {name = "arithmetic", max_operand = 29, ops = "+-"}; lmforge supplies the sizes below
+    task: PartRef = ref("arithmetic")
+    train_size: int = 4000  # problems drawn from the task's train split
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=1e-4))
     run: RunConfig = field(default_factory=lambda: RunConfig(eval_every=10, checkpoint_every=50))
     data: str | None = None  # JSONL of {"prompt", "chosen", "rejected"}; default: built from the task
@@ -177,3 +197,6 @@ class DPOConfig:
     steps: int = 60
     pairs_per_step: int = 16
     eval_pairs: int = 100
+
+    def __post_init__(self) -> None:
+        parse_parts(self)

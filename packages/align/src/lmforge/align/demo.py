@@ -20,8 +20,7 @@ from .config import (
     RolloutConfig,
     RunConfig,
     SFTConfig,
-    TaskConfig,
-    part_ref,
+    parse_parts,
     ref,
 )
 
@@ -31,9 +30,9 @@ class DemoConfig:
     out: str = "runs/align-demo"
     seed: int = 0
     policy: PolicyConfig = field(default_factory=PolicyConfig)
-    task: TaskConfig = field(
-        default_factory=lambda: TaskConfig(train_size=4000, eval_size=200, options={"max_operand": 29})
-    )
+    task: PartRef = field(default_factory=lambda: PartRef("arithmetic", {"max_operand": 29}))  # task part
+    train_size: int = 4000
+    eval_size: int = 200
     sft_steps: int = 300
     sft_lr: float = 3e-3
     grpo_steps: int = 60
@@ -43,6 +42,9 @@ class DemoConfig:
     epochs_per_batch: int = 1
     eval_every: int = 20
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        parse_parts(self)
 
 
 @dataclass
@@ -78,6 +80,8 @@ def run_demo(cfg: DemoConfig) -> DemoSummary:
     sft_cfg = SFTConfig(
         policy=cfg.policy,
         task=cfg.task,
+        train_size=cfg.train_size,
+        eval_size=cfg.eval_size,
         optim=OptimConfig(lr=cfg.sft_lr, warmup_steps=20),
         run=RunConfig(
             out=cfg.out,
@@ -94,12 +98,14 @@ def run_demo(cfg: DemoConfig) -> DemoSummary:
     grpo_cfg = GRPOConfig(
         policy=PolicyConfig(source="lmforge", path=str(sft_dir / "final")),
         task=cfg.task,
+        train_size=cfg.train_size,
+        eval_size=cfg.eval_size,
         optim=OptimConfig(lr=cfg.grpo_lr),
         rollout=cfg.rollout,
         loss=cfg.loss,
         run=RunConfig(
             out=cfg.out,
-            name=f"grpo-{part_ref(cfg.loss)[0]}",
+            name=f"grpo-{cfg.loss.name}",
             seed=cfg.seed,
             eval_every=cfg.eval_every,
             checkpoint_every=cfg.grpo_steps,
@@ -108,8 +114,8 @@ def run_demo(cfg: DemoConfig) -> DemoSummary:
         steps=cfg.grpo_steps,
         epochs_per_batch=cfg.epochs_per_batch,
     )
-    train = task_problems(cfg.task, "train", cfg.seed)
-    held_out = task_problems(cfg.task, "eval", cfg.seed)
+    train = task_problems(cfg.task, "train", cfg.train_size, cfg.seed)
+    held_out = task_problems(cfg.task, "eval", cfg.eval_size, cfg.seed)
     grpo_dir = train_grpo(grpo_cfg, policy, train, held_out)
     sft_evals, grpo_evals = _evals(sft_dir), _evals(grpo_dir)
     return DemoSummary(

@@ -8,16 +8,13 @@ baseline and gets advantage 0.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from lmforge.core import ConfigError, get_part
-
-from .config import part_ref
+from lmforge.core import ConfigError, PartRef, bind_part
 
 
 @dataclass(frozen=True)
@@ -32,11 +29,15 @@ def build_rewards(refs: list) -> list[WeightedReward]:
     if not refs:
         raise ConfigError("rewards: at least one reward part is needed")
     out = []
-    for ref in refs:
-        name, options = part_ref(ref)
-        weight = float(options.pop("weight", 1.0))
-        fn = get_part("reward", name)
-        out.append(WeightedReward(name, functools.partial(fn, **options) if options else fn, weight))
+    for i, entry in enumerate(refs):
+        key = f"rewards[{i}]"
+        ref = PartRef.parse(entry, key)
+        options = dict(ref.options)
+        weight = options.pop("weight", 1.0)  # the mix's, not the part's
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise ConfigError(f"{key}: weight must be a number, got {weight!r}")
+        fn = bind_part("reward", PartRef(ref.name, options), key)
+        out.append(WeightedReward(ref.name, fn, float(weight)))
     if len({r.name for r in out}) != len(out):
         raise ConfigError("rewards: a reward part is listed twice")
     return out

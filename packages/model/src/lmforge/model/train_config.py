@@ -1,7 +1,8 @@
 """``TrainConfig``: everything a training run needs, loaded from TOML with ``--set`` overrides.
 
-The parallel backend is a core ``PartRef`` like the model's parts: ``parallel = "fsdp"`` or
-``parallel = {name = "deepspeed", stage = 3}`` (``--set parallel=deepspeed --set parallel.stage=3``).
+The parallel backend and the metrics logger are core ``PartRef``s like the model's parts: ``parallel =
+"fsdp"`` or ``parallel = {name = "deepspeed", stage = 3}`` (``--set parallel=deepspeed --set
+parallel.stage=3``); ``metrics_logger = "tensorboard"``.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class TrainConfig:
     device: str = "auto"  # "auto" = CUDA when present, else CPU
     dtype: str = "float32"  # compute dtype: "float32" or "bfloat16" (autocast; weights stay float32)
     compile: bool = False  # torch.compile the model
-    metrics_logger: str = "jsonl"
+    metrics_logger: PartRef = field(default_factory=lambda: PartRef("jsonl"))  # part kind "metrics_logger"
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -86,3 +87,4 @@ class TrainConfig:
                 f"parallel = {{name = \"{PartRef.parse(self.parallel, 'parallel').name}\", {example}}} in "
                 "TOML, or --set parallel.<option>=<value>")
         self.parallel = PartRef.parse(self.parallel, "parallel")  # code may give a plain name
+        self.metrics_logger = PartRef.parse(self.metrics_logger, "metrics_logger")

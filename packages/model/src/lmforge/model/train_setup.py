@@ -34,10 +34,12 @@ def validate_config(cfg: TrainConfig, world_size: int = 1) -> None:
     check_parallel(cfg)
     for kind, name, key in (("optimizer", cfg.optimizer.name, "optimizer.name"),
                             ("lr_schedule", cfg.schedule.name, "schedule.name"),
-                            ("metrics_logger", cfg.metrics_logger, "metrics_logger")):
+                            ("metrics_logger", cfg.metrics_logger.name, "metrics_logger")):
         known = part_names(kind)
         if name not in known:
             raise ConfigError(f"unknown {kind} {name!r} ({key}); known: {', '.join(known)}")
+    if cfg.metrics_logger.options:  # a misspelled option is one line naming `metrics_logger`
+        check_part_options("metrics_logger", cfg.metrics_logger, "metrics_logger")
     if cfg.dtype not in ("float32", "bfloat16"):
         raise ConfigError(f"dtype must be 'float32' or 'bfloat16', got {cfg.dtype!r}")
     _require(cfg.seed >= 0, "seed", ">= 0", cfg.seed)

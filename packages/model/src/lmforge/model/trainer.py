@@ -28,7 +28,6 @@ from lmforge.core import (
     atomic_write,
     build_part,
     config_to_toml,
-    get_part,
     lock_dir,
     new_run_dir,
     part_names,
@@ -248,7 +247,7 @@ def _train(cfg: TrainConfig, backend, resume, force: bool, held: contextlib.Exit
             shutil.copytree(cfg.data.tokenizer_dir, run_dir / "tokenizer")
         if resume is not None:
             _truncate(run_dir, start_step)  # a restart from step 0 drops the records of the lost start
-    logger = get_part("metrics_logger", cfg.metrics_logger)(run_dir, start_time_s=elapsed) \
+    logger = build_part("metrics_logger", cfg.metrics_logger, run_dir, start_time_s=elapsed) \
         if backend.is_main else None
 
     # fixed validation batches, drawn the same way on every rank and in every run

@@ -20,14 +20,14 @@ import click
 
 from lmforge.core import ConfigError, atomic_write, config_to_dict, save_config
 
-from .config import RecipeConfig
+from .config import SHARED, RecipeConfig
 
 STAGES = ("web", "data", "tokenizer", "pretrain", "sft", "grpo", "eval")
 RESUMABLE = {"data"}  # stages whose own outputs carry markers, so a killed run continues in place
 DONE, STARTED = "DONE.json", "STARTED.json"
 # which config sections each stage reads (its fingerprint); progress flags never change a result
 SECTIONS = {"web": ("web",), "data": ("data",), "tokenizer": ("tokenizer",), "pretrain": ("pretrain",),
-            "sft": ("task", "sft"), "grpo": ("task", "grpo"), "eval": ("eval",)}
+            "sft": (*SHARED, "sft"), "grpo": (*SHARED, "grpo"), "eval": ("eval",)}
 
 
 def resolve_device(device: str) -> str:
@@ -44,6 +44,11 @@ def fingerprint(cfg: RecipeConfig, stage: str, previous: str) -> str:
     for section in ("sft", "grpo"):
         doc.get(section, {}).get("run", {}).pop("progress", None)
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def shared_task(cfg: RecipeConfig) -> dict[str, Any]:
+    """The task and its sizes, set on the sft and grpo configs alike."""
+    return {k: getattr(cfg, k) for k in SHARED}
 
 
 def _log(stage: str):
@@ -63,11 +68,11 @@ def _run_stage(stage: str, cfg: RecipeConfig, stage_dir: Path, results: dict[str
     if stage == "pretrain":
         return stage_pretrain.run(cfg.pretrain, results["tokenizer"], stage_dir, cfg.seed, device, log)
     if stage == "sft":
-        return stage_sft.run(cfg.sft, cfg.task, results["pretrain"]["outputs"]["policy_dir"], stage_dir,
-                             cfg.seed, device, log)
+        return stage_sft.run(cfg.sft, shared_task(cfg), results["pretrain"]["outputs"]["policy_dir"],
+                             stage_dir, cfg.seed, device, log)
     if stage == "grpo":
-        return stage_grpo.run(cfg.grpo, cfg.task, results["sft"]["outputs"]["policy_dir"], stage_dir,
-                              cfg.seed, device, log)
+        return stage_grpo.run(cfg.grpo, shared_task(cfg), results["sft"]["outputs"]["policy_dir"],
+                              stage_dir, cfg.seed, device, log)
     return stage_eval.run(cfg.eval, results, cfg.pretrain.val_fraction, stage_dir, device, log)
 
 

@@ -23,7 +23,7 @@ SIZES: dict[str, dict] = {
         "tokenizer": {"vocab_size": 320},
         "pretrain": {"budget_flops": 2e10, "context_length": 64, "batch_size": 8, "evals": 2,
                      "eval_batches": 4, "lr": 3e-3},
-        "task": {"options": {"max_operand": 9}, "train_size": 80, "eval_size": 20},
+        "task": {"name": "arithmetic", "max_operand": 9}, "train_size": 80, "eval_size": 20,
         "sft": {"steps": 20, "batch_size": 16, "eval_max_new_tokens": 24, "optim": {"lr": 3e-3},
                 "run": {"eval_every": 10, "checkpoint_every": 20, "progress": False}},
         "grpo": {"steps": 3, "microbatch_size": 16,
@@ -38,7 +38,7 @@ SIZES: dict[str, dict] = {
         # aspect 24, not 64: at 0.3M parameters aspect 64 gives one wide layer, and a one-layer model
         # has no room to compose attention for the arithmetic task (d_model 64 x 3 layers here)
         "pretrain": {"budget_flops": 4e12, "context_length": 128, "batch_size": 16, "lr": 3e-3, "aspect": 24},
-        "task": {"options": {"max_operand": 29}, "train_size": 4000, "eval_size": 200},
+        "task": {"name": "arithmetic", "max_operand": 29}, "train_size": 4000, "eval_size": 200,
         "sft": {"steps": 600, "optim": {"lr": 3e-3, "warmup_steps": 20},
                 "run": {"eval_every": 150, "checkpoint_every": 600}},
         # 5e-4: at the align demo's 2e-4, held-out accuracy of a BPE policy barely moved in 60 steps
@@ -50,7 +50,7 @@ SIZES: dict[str, dict] = {
         "data": {"executor": {"name": "local", "workers": 2}},
         "tokenizer": {"vocab_size": 4096},
         "pretrain": {"budget_flops": 4e13, "context_length": 128, "batch_size": 32, "lr": 3e-3, "aspect": 32},
-        "task": {"options": {"max_operand": 29}, "train_size": 4000, "eval_size": 200},
+        "task": {"name": "arithmetic", "max_operand": 29}, "train_size": 4000, "eval_size": 200,
         "sft": {"steps": 500, "optim": {"lr": 2e-3, "warmup_steps": 30},
                 "run": {"eval_every": 100, "checkpoint_every": 500}},
         "grpo": {"steps": 100, "optim": {"lr": 2e-4}, "rollout": {"group_size": 8, "prompts_per_step": 16},
@@ -63,7 +63,7 @@ SIZES: dict[str, dict] = {
         "tokenizer": {"vocab_size": 8192, "workers": 8},
         "pretrain": {"budget_flops": 3e16, "context_length": 512, "batch_size": 64, "lr": 1e-3,
                      "dtype": "bfloat16"},
-        "task": {"options": {"max_operand": 99}, "train_size": 8000, "eval_size": 500},
+        "task": {"name": "arithmetic", "max_operand": 99}, "train_size": 8000, "eval_size": 500,
         "sft": {"steps": 1000, "batch_size": 64, "optim": {"lr": 5e-4, "warmup_steps": 50},
                 "run": {"eval_every": 200, "checkpoint_every": 1000}},
         "grpo": {"steps": 200, "optim": {"lr": 5e-5},

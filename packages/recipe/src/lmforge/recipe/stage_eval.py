@@ -113,11 +113,10 @@ def text_samples(run_dir: str, tokenizer, cfg: EvalStageConfig, device: str) -> 
 def task_samples(policy_dir: str, results: dict, n: int, device: str) -> list[dict]:
     """Greedy answers of the final policy to the first ``n`` held-out problems."""
     from lmforge.align.policy import load_saved_policy
-    from lmforge.align.tasks.base import make_problems
+    from lmforge.align.tasks.base import task_problems
     from lmforge.model import generate
 
-    task = results["sft"]["inputs"]["task"]
-    problems = make_problems(task["name"], "eval", n, results["_seed"], **task["options"])
+    problems = task_problems(results["sft"]["inputs"]["task"], "eval", n, results["_seed"])
     policy = load_saved_policy(policy_dir, device)
     tok = policy.tokenizer
     outs = generate(policy.model, [tok.encode(p.prompt) for p in problems], max_new_tokens=32, temperature=0,

@@ -9,17 +9,18 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from lmforge.align.config import GRPOConfig, PolicyConfig, TaskConfig
+from lmforge.align.config import GRPOConfig, PolicyConfig
 from lmforge.align.loops.grpo import run_grpo
-from lmforge.core import read_metrics
+from lmforge.core import config_to_dict, read_metrics
 
 from .stage_sft import evals, part_name
 
 
-def run(cfg: GRPOConfig, task: TaskConfig, policy_dir: str, stage_dir: Path, seed: int, device: str,
+def run(cfg: GRPOConfig, shared: dict, policy_dir: str, stage_dir: Path, seed: int, device: str,
         log) -> dict:
+    """``shared``: the recipe's task part and sizes (``task``, ``train_size``, ``eval_size``)."""
     cfg = dataclasses.replace(
-        cfg, policy=PolicyConfig(source="lmforge", path=policy_dir), task=task,
+        cfg, policy=PolicyConfig(source="lmforge", path=policy_dir), **shared,
         run=dataclasses.replace(cfg.run, out=str(stage_dir), name="run", seed=seed, device=device,
                                 resume=None))
     log(f"GRPO ({part_name(cfg.loss)}) for {cfg.steps} steps, {cfg.rollout.prompts_per_step} prompts x "
@@ -35,11 +36,13 @@ def run(cfg: GRPOConfig, task: TaskConfig, policy_dir: str, stage_dir: Path, see
         figures["train reward, first / last quarter"] = (f"{sum(rewards[:k]) / k:.3f} / "
                                                          f"{sum(rewards[-k:]) / k:.3f}")
     return {
-        "inputs": {"policy": policy_dir, "task": dataclasses.asdict(task)},
+        "inputs": {"policy": policy_dir, "task": config_to_dict(cfg.task), "train_size": cfg.train_size,
+                   "eval_size": cfg.eval_size},
         "outputs": {"run_dir": str(run_dir), "policy_dir": str(run_dir / "final"),
                     "curves": str(run_dir / "curves.png")},
         "figures": figures,
-        "parts": [("task", task.name), ("rl_loss", part_name(cfg.loss)),
-                  *(("reward", r) for r in dict.fromkeys([*map(part_name, cfg.rewards), cfg.eval_reward])),
+        "parts": [("task", cfg.task.name), ("rl_loss", part_name(cfg.loss)),
+                  *(("reward", r) for r in dict.fromkeys([*map(part_name, cfg.rewards),
+                                                          cfg.eval_reward.name])),
                   ("rollout_engine", part_name(cfg.rollout.engine))],
     }

@@ -1,23 +1,24 @@
 """Building a rollout engine from its part reference, whatever package registered it.
 
-Every engine part is built the same way, ``get_part("rollout_engine", name)(model, **options)``;
+Every engine part is built the same way, ``build_part("rollout_engine", ref, model)`` (the part called
+with the model and the options beside its name);
 an engine with the model package's interface (no ``update_weights``) is adapted by what it is, not
 by its name.
 """
 
 from __future__ import annotations
 
-from lmforge.core import get_part
+from lmforge.core import PartRef, build_part, check_part_options
 
-from ..config import PartRef, part_ref
 from .torch_adapter import adapt_torch_engine
 
 
-def make_rollout_engine(ref: PartRef, model):
+def make_rollout_engine(ref: PartRef | str, model, key: str = "rollout.engine"):
     """An engine with this package's interface (``generate(prompts, SamplingSettings)``,
-    ``update_weights(model)``, ``close()``) from a part name or ``{name = ..., <options>}``."""
-    name, options = part_ref(ref)
-    return adapt_torch_engine(get_part("rollout_engine", name)(model, **options))
+    ``update_weights(model)``, ``close()``) from a part name or ``{name = ..., <options>}``; a misspelt
+    option is a ConfigError naming ``key``, not a TypeError from inside the engine."""
+    check_part_options("rollout_engine", ref, key)
+    return adapt_torch_engine(build_part("rollout_engine", ref, model))
 
 
 def hf_engine(model, **options):

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from lmforge.core import get_part, lock_dir, new_run_dir, save_config, truncate_metrics
+from lmforge.core import build_part, check_part_options, lock_dir, new_run_dir, save_config, truncate_metrics
 from lmforge.model.checkpoint import CheckpointError, load_state_dict_checked
 from lmforge.model.run_checkpoint import (
     capture_rng,
@@ -29,10 +29,10 @@ from lmforge.model.run_checkpoint import (
     save_run_checkpoint,
 )
 
-from ..config import OptimConfig, RunConfig, part_ref
+from ..config import OptimConfig, RunConfig
 from ..policy import Policy
 from ..rollout import SamplingSettings
-from ..tasks.base import Problem
+from ..tasks.base import Problem, check_task
 from ..tokenization import decode_ids, encode_text, pad_id_of
 
 
@@ -56,6 +56,18 @@ def seed_everything(seed: int, threads: int = 0) -> None:
     torch.manual_seed(seed)
 
 
+def check_parts(cfg, *more: tuple[str, object, str]) -> None:
+    """Every part a loop builds, ``(kind, ref, config key)``: its name and options checked before a
+    policy loads or a run folder is written, so a misspelt option is one ConfigError naming its key.
+    The task, optimizer, schedule and metrics logger every loop has are always checked."""
+    check_task(cfg.task)
+    for kind, ref, key in (("optimizer", cfg.optim.optimizer, "optim.optimizer"),
+                           ("lr_schedule", cfg.optim.schedule, "optim.schedule"),
+                           ("metrics_logger", cfg.run.metrics_logger, "run.metrics_logger"), *more):
+        if ref is not None:
+            check_part_options(kind, ref, key)
+
+
 def start_run(cfg, run_cfg: RunConfig, kind: str, policy: Policy, optimizer) -> Run:
     """A fresh run directory, or (``run.resume``) the old one with weights, optimizer and RNG restored."""
     if run_cfg.resume:
@@ -68,8 +80,7 @@ def start_run(cfg, run_cfg: RunConfig, kind: str, policy: Policy, optimizer) -> 
         lock = lock_dir(run_dir, "align run directory")
         state = {"step": 0, "elapsed_s": 0.0}
     save_config(cfg, run_dir)
-    name, options = part_ref(run_cfg.metrics_logger)
-    logger = get_part("metrics_logger", name)(run_dir, start_time_s=state["elapsed_s"], **options)
+    logger = build_part("metrics_logger", run_cfg.metrics_logger, run_dir, start_time_s=state["elapsed_s"])
     return Run(run_dir, logger, state["step"], state["elapsed_s"], lock)
 
 
@@ -103,18 +114,14 @@ def load_checkpoint(run_dir: Path, policy: Policy, optimizer) -> dict:
 def make_optimizer(model, cfg: OptimConfig) -> torch.optim.Optimizer:
     """The ``optimizer`` part over the trainable parameters (a LoRA policy: the adapters only)."""
     params = [p for p in model.parameters() if p.requires_grad]
-    name, options = part_ref(cfg.optimizer)
-    return get_part("optimizer", name)(
-        params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, **options
-    )
+    return build_part("optimizer", cfg.optimizer, params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                      weight_decay=cfg.weight_decay)
 
 
 def learning_rate(cfg: OptimConfig, step: int, total_steps: int) -> float:
     """The ``lr_schedule`` part at 1-based iteration ``step + 1`` (the first step already learns)."""
-    name, options = part_ref(cfg.schedule)
-    return get_part("lr_schedule", name)(
-        step + 1, cfg.lr, cfg.min_lr, cfg.warmup_steps, max(total_steps, cfg.warmup_steps + 1), **options
-    )
+    return build_part("lr_schedule", cfg.schedule, step + 1, cfg.lr, cfg.min_lr, cfg.warmup_steps,
+                      max(total_steps, cfg.warmup_steps + 1))
 
 
 def optimizer_step(model, optimizer, cfg: OptimConfig, step: int, total_steps: int) -> tuple[float, float]:

@@ -9,21 +9,29 @@ from pathlib import Path
 
 import torch
 
-from lmforge.core import get_part
+from lmforge.core import build_part, check_part_options
 
-from ..config import DPOConfig, part_ref
+from ..config import DPOConfig
 from ..dpo import preference_log_ratios, preference_loss_and_margin
 from ..lora import frozen_reference
 from ..plotting import plot_run_curves
 from ..policy import Policy, load_policy, save_policy
 from ..preferences import load_pairs, preference_pairs
 from ..tasks.base import task_problems
-from .common import make_optimizer, optimizer_step, progress, save_checkpoint, seed_everything, start_run
+from .common import (
+    check_parts,
+    make_optimizer,
+    optimizer_step,
+    progress,
+    save_checkpoint,
+    seed_everything,
+    start_run,
+)
 
 
 def build_preference_loss(cfg: DPOConfig):
-    name, options = part_ref(cfg.loss)
-    return get_part("preference_loss", name)(beta=cfg.beta, **options)
+    check_part_options("preference_loss", cfg.loss, "loss")
+    return build_part("preference_loss", cfg.loss, beta=cfg.beta)
 
 
 @torch.no_grad()
@@ -46,6 +54,7 @@ def preference_metrics(
 
 def run_dpo(cfg: DPOConfig, policy: Policy | None = None) -> Path:
     seed_everything(cfg.run.seed, cfg.run.threads)
+    check_parts(cfg)
     loss_fn = build_preference_loss(cfg)  # a bad loss name or option fails before anything loads
     policy = policy or load_policy(cfg.policy, cfg.task.name, cfg.run.device)
     if cfg.data:
@@ -53,9 +62,9 @@ def run_dpo(cfg: DPOConfig, policy: Policy | None = None) -> Path:
         random.Random(cfg.run.seed).shuffle(pairs)
         held_out, train = pairs[: cfg.eval_pairs], pairs[cfg.eval_pairs :]
     else:
-        train = preference_pairs(task_problems(cfg.task, "train", cfg.run.seed), cfg.run.seed)
+        train = preference_pairs(task_problems(cfg.task, "train", cfg.train_size, cfg.run.seed), cfg.run.seed)
         held_out = preference_pairs(
-            task_problems(cfg.task, "eval", cfg.run.seed, size=cfg.eval_pairs), cfg.run.seed + 1
+            task_problems(cfg.task, "eval", cfg.eval_pairs, cfg.run.seed), cfg.run.seed + 1
         )
     reference = frozen_reference(policy.model)
     optimizer = make_optimizer(policy.model, cfg.optim)

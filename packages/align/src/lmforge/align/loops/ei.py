@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from lmforge.core import get_part
+from lmforge.core import bind_part
 
 from ..config import EIConfig
 from ..engines.factory import make_rollout_engine
@@ -15,6 +15,7 @@ from ..rollout import SamplingSettings
 from ..tasks.base import task_problems
 from ..tokenization import encode_text, eos_id_of, pad_id_of
 from .common import (
+    check_parts,
     decode_response,
     evaluate,
     make_optimizer,
@@ -28,12 +29,14 @@ from .sft import sft_steps
 
 def run_ei(cfg: EIConfig, policy: Policy | None = None) -> Path:
     seed_everything(cfg.run.seed, cfg.run.threads)
+    check_parts(cfg, ("reward", cfg.reward, "reward"),
+                ("rollout_engine", cfg.rollout.engine, "rollout.engine"))
+    reward_fn = bind_part("reward", cfg.reward, "reward")
     policy = policy or load_policy(cfg.policy, cfg.task.name, cfg.run.device)
     tok, rc = policy.tokenizer, cfg.rollout
     stop_id = eos_id_of(tok)
-    train = task_problems(cfg.task, "train", cfg.run.seed)
-    held_out = task_problems(cfg.task, "eval", cfg.run.seed)
-    reward_fn = get_part("reward", cfg.reward)
+    train = task_problems(cfg.task, "train", cfg.train_size, cfg.run.seed)
+    held_out = task_problems(cfg.task, "eval", cfg.eval_size, cfg.run.seed)
     engine = make_rollout_engine(rc.engine, policy.model)
     optimizer = make_optimizer(policy.model, cfg.optim)
     run = start_run(cfg, cfg.run, "ei", policy, optimizer)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
-from lmforge.core import ConfigError, get_part
+from lmforge.core import ConfigError, bind_part, build_part, check_part_options
 
-from ..config import GRPOConfig, part_ref
+from ..config import GRPOConfig
 from ..engines.factory import make_rollout_engine
 from ..logprobs import get_response_log_probs, masked_mean
 from ..lora import frozen_reference, merged_copy
@@ -41,6 +41,7 @@ from ..rollout import Rollout, SamplingSettings
 from ..tasks.base import Problem, task_problems
 from ..tokenization import encode_text, eos_id_of, pack_prompt_and_output_ids, pad_id_of
 from .common import (
+    check_parts,
     decode_response,
     evaluate,
     make_optimizer,
@@ -74,13 +75,19 @@ def kl_per_token(policy_lp: torch.Tensor, ref_lp: torch.Tensor) -> torch.Tensor:
 
 
 def build_loss(cfg: GRPOConfig):
-    name, options = part_ref(cfg.loss)
-    factory = get_part("rl_loss", name)
-    try:
-        loss = factory(**options)
+    check_part_options("rl_loss", cfg.loss, "loss")  # a factory with a signature is checked by it
+    try:  # a factory taking **options (this package's presets) reports a bad option when called
+        loss = build_part("rl_loss", cfg.loss)
     except (TypeError, ValueError) as e:  # an unknown or out-of-range option
-        raise ConfigError(f"rl_loss {name!r} with options {options}: {e}") from e
-    return check_rl_loss(loss, name)
+        raise ConfigError(f"loss: rl_loss {cfg.loss.name!r} with options {cfg.loss.options}: {e}") from e
+    return check_rl_loss(loss, cfg.loss.name)
+
+
+def check_grpo_parts(cfg: GRPOConfig) -> None:
+    """Every part of a GRPO run, built or checked before the policy, engine or run folder cost anything."""
+    check_parts(cfg, ("reward", cfg.eval_reward, "eval_reward"), ("rollout_engine", cfg.rollout.engine,
+                                                                  "rollout.engine"))
+    build_loss(cfg), build_rewards(cfg.rewards)
 
 
 def engine_log_probs(rollouts: list[Rollout], shape: tuple[int, int]) -> torch.Tensor:
@@ -98,10 +105,10 @@ def engine_log_probs(rollouts: list[Rollout], shape: tuple[int, int]) -> torch.T
 
 def run_grpo(cfg: GRPOConfig, policy: Policy | None = None) -> Path:
     seed_everything(cfg.run.seed, cfg.run.threads)
-    build_loss(cfg), build_rewards(cfg.rewards)  # a broken part fails before anything is loaded
+    check_grpo_parts(cfg)  # a broken part fails before anything is loaded
     policy = policy or load_policy(cfg.policy, cfg.task.name, cfg.run.device)
-    train = task_problems(cfg.task, "train", cfg.run.seed)
-    held_out = task_problems(cfg.task, "eval", cfg.run.seed)
+    train = task_problems(cfg.task, "train", cfg.train_size, cfg.run.seed)
+    held_out = task_problems(cfg.task, "eval", cfg.eval_size, cfg.run.seed)
     return train_grpo(cfg, policy, train, held_out)
 
 
@@ -109,8 +116,9 @@ def train_grpo(cfg: GRPOConfig, policy: Policy, train: list[Problem], held_out: 
     tok, model, rc = policy.tokenizer, policy.model, cfg.rollout
     stop_id, pad_id = eos_id_of(tok), pad_id_of(tok)
     # every part is checked before the engine, the preflight or a rollout costs anything
+    check_grpo_parts(cfg)
     loss_part, rewards = build_loss(cfg), build_rewards(cfg.rewards)
-    eval_reward = get_part("reward", cfg.eval_reward)
+    eval_reward = bind_part("reward", cfg.eval_reward, "eval_reward")
     reduction = getattr(loss_part, "reduction", "sequence_mean")
     advantage_mode = getattr(loss_part, "advantage", "group_normalized")
     # created before the optimizer state exists, so a GPU engine sizes its memory with the policy alone
@@ -147,8 +155,7 @@ def train_grpo(cfg: GRPOConfig, policy: Policy, train: list[Problem], held_out: 
         run.logger.log(run.start_step, **stats)
     if run.start_step == 0:
         do_eval(0)
-    name = part_ref(cfg.loss)[0]
-    bar = progress(cfg.steps, run.start_step, cfg.run.progress, f"grpo[{name}]")
+    bar = progress(cfg.steps, run.start_step, cfg.run.progress, f"grpo[{cfg.loss.name}]")
     for step in range(run.start_step, cfg.steps):
         rng = random.Random(cfg.run.seed * 1_000_003 + step)
         problems = rng.sample(train, rc.prompts_per_step)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from lmforge.core import get_part
+from lmforge.core import bind_part
 
 from ..config import SFTConfig
 from ..engines.factory import make_rollout_engine
@@ -16,6 +16,7 @@ from ..sft_step import sft_microbatch_train_step
 from ..tasks.base import Problem, task_problems
 from ..tokenization import encode_text, eos_id_of, pack_prompt_and_output_ids, pad_id_of
 from .common import (
+    check_parts,
     evaluate,
     make_optimizer,
     optimizer_step,
@@ -85,23 +86,29 @@ def sft_steps(
             )
 
 
+def check_sft_parts(cfg: SFTConfig) -> None:
+    check_parts(cfg, ("reward", cfg.reward, "reward"), ("rollout_engine", cfg.eval_engine, "eval_engine"))
+
+
 def run_sft(cfg: SFTConfig) -> Path:
     seed_everything(cfg.run.seed, cfg.run.threads)
+    check_sft_parts(cfg)  # before the policy loads
     policy = load_policy(cfg.policy, cfg.task.name, cfg.run.device)
     stop_id = eos_id_of(policy.tokenizer)
-    train = task_problems(cfg.task, "train", cfg.run.seed)
-    held_out = task_problems(cfg.task, "eval", cfg.run.seed)
+    train = task_problems(cfg.task, "train", cfg.train_size, cfg.run.seed)
+    held_out = task_problems(cfg.task, "eval", cfg.eval_size, cfg.run.seed)
     return train_sft(cfg, policy, train, held_out, stop_id)
 
 
 def train_sft(cfg: SFTConfig, policy: Policy, train: list[Problem], held_out: list[Problem], stop_id) -> Path:
+    check_sft_parts(cfg)
+    reward_fn = bind_part("reward", cfg.reward, "reward")
     # the model package's KV-cache engine serves lmforge models; transformers generate serves HF ones
     engine = make_rollout_engine(
-        cfg.eval_engine or ("torch" if policy.source == "lmforge" else "hf"), policy.model
+        cfg.eval_engine or ("torch" if policy.source == "lmforge" else "hf"), policy.model, "eval_engine"
     )
     optimizer = make_optimizer(policy.model, cfg.optim)
     run = start_run(cfg, cfg.run, "sft", policy, optimizer)
-    reward_fn = get_part("reward", cfg.reward)
     device = next(policy.model.parameters()).device
     bar = progress(cfg.steps, run.start_step, cfg.run.progress, "sft")
 

@@ -1,15 +1,16 @@
 """A task is a list of problems: a prompt, the ground-truth answer, and a worked response for SFT.
 
 Tasks are parts of kind ``task`` (``fn(split, size, seed, **options) -> list[Problem]``), registered
-by this package's plugin (``arithmetic``, ``gsm8k``); a plugin adds its own the same way.
+by this package's plugin (``arithmetic``, ``gsm8k``); a plugin adds its own the same way. A config
+picks one like any part, its options beside its name (``task = {name = "arithmetic", max_operand =
+29}``); the split, size and seed are lmforge's to give.
 """
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
-from lmforge.core import ConfigError, UnknownPartError, get_part
+from lmforge.core import ConfigError, PartRef, UnknownPartError, build_part, check_part_options, get_part
 
 
 @dataclass(frozen=True)
@@ -26,18 +27,16 @@ def task_fn(name: str):
         raise ConfigError(str(e)) from e
 
 
-def make_problems(name: str, split: str, size: int, seed: int, **options) -> list[Problem]:
-    """``split`` is "train" or "eval"; the two never share a problem."""
-    fn = task_fn(name)
-    try:
-        inspect.signature(fn).bind(split, size, seed, **options)
-    except TypeError as e:
-        raise ConfigError(f"task {name!r} does not take options {sorted(options)}: {e}") from e
-    return fn(split, size, seed, **options)
+def check_task(task: PartRef | str | dict, key: str = "task") -> PartRef:
+    """The task's name and options checked (a ConfigError naming ``key``), before anything runs."""
+    ref = PartRef.parse(task, key)
+    task_fn(ref.name)
+    check_part_options("task", ref, key)
+    return ref
 
 
-def task_problems(task_cfg, split: str, seed: int, size: int | None = None) -> list[Problem]:
-    """Problems of the configured task (``task.name`` with ``task.options``)."""
-    if size is None:
-        size = task_cfg.train_size if split == "train" else task_cfg.eval_size
-    return make_problems(task_cfg.name, split, size, seed, **task_cfg.options)
+def task_problems(task: PartRef | str | dict, split: str, size: int, seed: int,
+                  key: str = "task") -> list[Problem]:
+    """``size`` problems of ``split`` ("train" or "eval"; the two never share a problem) from the task
+    part ``task`` built with its options."""
+    return build_part("task", check_task(task, key), split, size, seed)
