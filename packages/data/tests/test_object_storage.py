@@ -133,6 +133,8 @@ def s3_server(monkeypatch):
 def test_ray_over_s3_equals_the_local_run(tmp_path, warc_maker, crawl_builder, s3_server, monkeypatch):
     monkeypatch.setenv("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # before ray is imported
     ray = pytest.importorskip("ray")
+    if ray.is_initialized():  # workers an earlier test started lack this test's AWS_* variables
+        ray.shutdown()
     crawl, local_out = _local_reference(tmp_path, warc_maker, crawl_builder)
     remote = f"{s3_server}/crawl"
     _upload(crawl, remote)

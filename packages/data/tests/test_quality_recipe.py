@@ -34,8 +34,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     page sent gzip-compressed although the client asked for identity."""
 
     def do_GET(self):  # noqa: N802 (the http.server API)
-        if self.path == "/slow":  # the client gives up first
-            time.sleep(3)
+        if self.path == "/slow":  # the client gives up first (a daemon thread: shutdown does not wait)
+            time.sleep(12)
             return
         if self.path == "/boom":
             self.send_error(500)
@@ -98,7 +98,8 @@ def test_fetch_urls_writes_a_warc_and_counts_failures(tmp_path, site):
     urls = tmp_path / "urls.txt"
     urls.write_text("# cited pages\n" + "\n".join(good[:3] + bad + good[3:]) + "\n\n")
     out = str(tmp_path / "pos.warc.gz")
-    report = _invoke("fetch-urls", "--urls", str(urls), "--out", out, "--timeout", "1")
+    # 3 s, not 1: on a loaded machine a local page took over a second and was counted as a timeout
+    report = _invoke("fetch-urls", "--urls", str(urls), "--out", out, "--timeout", "3")
     assert report["fetched"] == len(good)
     assert report["failed"] == {
         "bad_url": 2, "connection_error": 1, "http_404": 1, "http_500": 1, "timeout": 1,
