@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
+from .numba_hashing import GOLD as _GOLD
+from .numba_hashing import table_shift
 
 
 @njit(cache=True)
@@ -28,14 +29,6 @@ def _grow(arr, need):
     out = np.empty(max(need, 2 * arr.shape[0]), arr.dtype)
     out[:arr.shape[0]] = arr
     return out
-
-
-@njit(cache=True)
-def _table_shift(cap):
-    bits = 0
-    while (1 << bits) < cap:
-        bits += 1
-    return np.uint64(64 - bits)
 
 
 @njit(cache=True, inline="always")
@@ -52,7 +45,7 @@ def _slot(table, shift, key):
 def _pair_table(pa, pb, n_pairs, cap):
     """A table of ``cap`` rows holding pairs 0..n_pairs-1; -> (table, its hash shift)."""
     table = np.full((cap, 2), -1, np.int64)
-    shift = _table_shift(cap)
+    shift = table_shift(cap)
     for pid in range(n_pairs):
         key = np.int64(pa[pid]) << 32 | pb[pid]
         h = _slot(table, shift, key)

@@ -16,9 +16,10 @@ import numpy as np
 from numba import njit
 
 from .gpt2_scan import char_classes, piece_end
+from .numba_hashing import GOLD as _GOLD
+from .numba_hashing import table_shift
 
 _LEN, _WORD, _KEY, _COUNT = range(4)
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
@@ -32,17 +33,9 @@ def _hash(buf, i, length):
 
 
 @njit(cache=True)
-def _shift(cap):
-    bits = 0
-    while (1 << bits) < cap:
-        bits += 1
-    return np.uint64(64 - bits)
-
-
-@njit(cache=True)
 def _rehashed(table, pool, cap):
     bigger = np.zeros((cap, 4), np.int64)
-    shift = _shift(cap)
+    shift = table_shift(cap)
     for t in range(table.shape[0]):
         if table[t, _LEN] != 0:
             q = np.int64((_hash(pool, table[t, _KEY], table[t, _LEN]) * _GOLD) >> shift)
@@ -55,7 +48,7 @@ def _rehashed(table, pool, cap):
 @njit(cache=True)
 def count_segments(data, starts, ends, classes, table, pool, used, pool_used):
     """Add the pre-tokens of every segment to ``table``/``pool``; -> (table, pool, used, pool_used)."""
-    shift = _shift(table.shape[0])
+    shift = table_shift(table.shape[0])
     mask = table.shape[0] - 1
     for s in range(starts.shape[0]):
         i = starts[s]
@@ -97,7 +90,7 @@ def count_segments(data, starts, ends, classes, table, pool, used, pool_used):
                 used += 1
                 if 2 * used > table.shape[0]:
                     table = _rehashed(table, pool, 2 * table.shape[0])
-                    shift = _shift(table.shape[0])
+                    shift = table_shift(table.shape[0])
                     mask = table.shape[0] - 1
             i = j
     return table, pool, used, pool_used

@@ -13,11 +13,12 @@ import numpy as np
 from numba import njit
 
 from .gpt2_scan import piece_end
+from .numba_hashing import GOLD as _GOLD
+from .numba_hashing import table_shift
 
 NONE = np.int64(1 << 62)  # rank of a pair that is not a merge
 LONG_PIECE = 128
 MAX_CACHED = 256  # longer pieces are merged every time, not kept
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
@@ -30,7 +31,7 @@ def build_rank_table(left, right, ranks):
         cap *= 2
     keys = np.full(cap, -1, np.int64)
     vals = np.empty(cap, np.int64)
-    shift = _shift(cap)
+    shift = table_shift(cap)
     for k in range(left.shape[0]):
         key = (np.int64(left[k]) << 32) | np.int64(right[k])
         h = np.int64((np.uint64(key) * _GOLD) >> shift)
@@ -40,15 +41,6 @@ def build_rank_table(left, right, ranks):
             keys[h] = key
             vals[h] = ranks[k]
     return keys, vals
-
-
-@njit(cache=True)
-def _shift(cap):
-    """Hash ``h * _GOLD >> _shift(cap)`` is in [0, cap) for a power of two ``cap``."""
-    bits = 0
-    while (1 << bits) < cap:
-        bits += 1
-    return np.uint64(64 - bits)
 
 
 @njit(cache=True, inline="always")
@@ -207,7 +199,7 @@ def _find(table, shift, h, length, word, data, i):
 def _grown(table):
     """The cache table rehashed into twice as many slots."""
     bigger = np.zeros((2 * table.shape[0], 8), np.int64)
-    shift = _shift(bigger.shape[0])
+    shift = table_shift(bigger.shape[0])
     mask = bigger.shape[0] - 1
     for t in range(table.shape[0]):
         if table[t, _HASH] != 0:
@@ -222,12 +214,12 @@ def _grown(table):
 def encode_segments(data, seg_start, seg_end, seg_special, classes, byte_ids, keys, vals, merged):
     """Ids of ``data`` (UTF-8): segment s is ``data[seg_start[s]:seg_end[s]]`` pre-tokenized on its own,
     or, when ``seg_special[s] >= 0``, that one id."""
-    shift = _shift(keys.shape[0])
+    shift = table_shift(keys.shape[0])
     out = np.empty(data.shape[0] + seg_start.shape[0], np.int32)
     o = 0
     work = np.empty(MAX_CACHED, np.int64)
     table = np.zeros((1 << 12, 8), np.int64)  # the cache; grows to stay at most half full
-    t_shift = _shift(table.shape[0])
+    t_shift = table_shift(table.shape[0])
     used = 0
     pool = np.empty(1 << 12, np.int32)  # ids of cached pieces with more than two
     pool_used = 0
@@ -303,6 +295,6 @@ def encode_segments(data, seg_start, seg_end, seg_special, classes, byte_ids, ke
             used += 1
             if 2 * used > table.shape[0]:
                 table = _grown(table)
-                t_shift = _shift(table.shape[0])
+                t_shift = table_shift(table.shape[0])
             i = j
     return out[:o]
