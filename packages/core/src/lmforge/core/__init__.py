@@ -3,6 +3,7 @@
 from .config import (
     ConfigError,
     PartRef,
+    PartTable,
     bind_part,
     build_part,
     check_part_options,
@@ -22,7 +23,8 @@ from .runs import atomic_open, atomic_write, file_sha256, new_run_dir, save_conf
 
 __all__ = [
     "ConfigError", "ContractError", "DirLock", "DirectoryLockedError", "DocFilter", "DuplicatePartError",
-    "JsonlLogger", "LmforgeError", "ParityResult", "Part", "PartRef", "Registry", "UnknownPartError",
+    "JsonlLogger", "LmforgeError", "ParityResult", "Part", "PartRef", "PartTable", "Registry",
+    "UnknownPartError",
     "atomic_open", "atomic_write", "bind_part", "build_part", "check_part_options", "config_to_dict",
     "config_to_toml",
     "file_sha256",

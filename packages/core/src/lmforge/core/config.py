@@ -8,6 +8,11 @@ a list).
 A selectable part is a :class:`PartRef`: in TOML either a name (``attention = "torch_sdpa"``) or a
 table with the name and the part's options (``executor = {name = "local", workers = 4}``).
 ``--set a.b=name`` sets the name, ``--set a.b.k=v`` sets one option.
+
+A part whose common options are typed fields (an optimizer's ``lr``, a schedule's ``warmup_steps``) is a
+:class:`PartTable` subclass: the same table, ``[optimizer] name = "adamw"  lr = 3e-4``, where the typed
+keys are checked and parsed by their types and every other key is an option of the part, kept in
+``options`` and written back beside the name.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ from .errors import ConfigError
 T = TypeVar("T")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
+# one way to write a part: its options beside its name (``dataclasses.asdict`` nests them; a config that
+# reads both forms would accept two spellings of every part)
+_NESTED_OPTIONS = ("options go in the part's table itself, {name = \"...\", <option> = ...}, "
+                   "not under `options`")
 
 
 @dataclasses.dataclass
@@ -49,10 +58,7 @@ def _part_ref(value: Any, key: str) -> PartRef:
     if isinstance(value, str) and value:
         return PartRef(value)
     if isinstance(value, dict) and isinstance(value.get("options"), dict):
-        # one way to write a part: its options beside its name (``dataclasses.asdict`` nests them; a
-        # config that reads both forms would accept two spellings of every part)
-        raise ConfigError(f"{key}: options go in the part's table itself, "
-                          f"{{name = \"...\", <option> = ...}}, not under `options`; got {value!r}")
+        raise ConfigError(f"{key}: {_NESTED_OPTIONS}; got {value!r}")
     if isinstance(value, dict):
         options = dict(value)
         name = options.pop("name", None)
@@ -61,6 +67,60 @@ def _part_ref(value: Any, key: str) -> PartRef:
                               f"got {value!r}")
         return PartRef(name, options)
     raise ConfigError(f"{key}: expected a part name or a table {{name = ..., <options>}}, got {value!r}")
+
+
+@dataclasses.dataclass
+class PartTable:
+    """A part picked in a config whose common options are typed fields.
+
+    Subclass it as a dataclass with a default ``name`` and the typed fields; in TOML the part is a table
+    (or just its name), ``{name = "...", <typed field> = ..., <option> = ...}``: the typed fields are
+    checked like any config key, every other key is an option of the part (``options``, a TOML value),
+    set by ``--set key.option=value`` and written back flat beside the name. Which typed fields reach
+    the part, and how, is the code that builds it's to say.
+    """
+
+    name: str
+    options: dict[str, Any] = dataclasses.field(default_factory=dict, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"{type(self).__name__}: name must be a part name, got {self.name!r}")
+        clash = sorted(set(self.options) & {"options", *_typed_fields(type(self))})
+        if clash:
+            raise ConfigError(f"{type(self).__name__}: {', '.join(clash)} are fields of the table, "
+                              "not options of the part")
+
+    @property
+    def part_ref(self) -> PartRef:
+        """The part's name and its options (the typed fields left out)."""
+        return PartRef(self.name, dict(self.options))
+
+
+def _typed_fields(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.init and f.name != "options"]
+
+
+def _is_part_table(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, PartTable)
+
+
+def _table_part(cls: type[PartTable], value: Any, key: str) -> PartTable:
+    """A ``cls`` from an instance, a name, or a table of typed fields and options."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, str) and value:
+        value = {"name": value}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a part name or a table {{name = ..., <options>}}, got {value!r}")
+    if "options" in value:  # one spelling, as for a PartRef (``dataclasses.asdict`` would nest them)
+        raise ConfigError(f"{key}: {_NESTED_OPTIONS}; got {value!r}")
+    typed = _typed_fields(cls)
+    if "name" in value and (not isinstance(value["name"], str) or not value["name"]):
+        raise ConfigError(f"{key}.name: expected a part name, got {value['name']!r}")
+    fields = {k: v for k, v in value.items() if k in typed}
+    options = {k: v for k, v in value.items() if k not in typed}
+    return config_from_dict(cls, {**fields, "options": options}, prefix=f"{key}.")
 
 
 def _type_name(tp: Any) -> str:
@@ -74,6 +134,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         return value
     if tp is PartRef:
         return _part_ref(value, key)
+    if _is_part_table(tp):
+        return _table_part(tp, value, key)
     if dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
             return value
@@ -146,13 +208,19 @@ def config_from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
 
 
 def _field_type(cls: Any, dotted: str) -> Any:
-    """The type of the field ``dotted`` names (Any for an option of a :class:`PartRef`)."""
+    """The type of the field ``dotted`` names (Any for an option of a :class:`PartRef` or a
+    :class:`PartTable`)."""
     tp = cls
     for part in dotted.split("."):
         if typing.get_origin(tp) in (typing.Union, types.UnionType):
             tp = next((a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)), tp)
         if tp is PartRef:
             return str if part == "name" else Any
+        if _is_part_table(tp) and part not in _typed_fields(tp):
+            if part == "options":
+                raise ConfigError(f"{dotted}: {_NESTED_OPTIONS}; set one option with "
+                                  f"--set {dotted.rsplit('.', 1)[0]}.<option>=<value>")
+            return Any
         if not dataclasses.is_dataclass(tp):
             raise ConfigError(f"unknown config key {dotted!r}: {part!r} is not a table")
         hints = typing.get_type_hints(tp)
@@ -165,8 +233,8 @@ def _field_type(cls: Any, dotted: str) -> Any:
 def parse_override_value(raw: str, tp: Any) -> Any:
     """Parse the text after ``=`` by the type of the field it sets."""
     text = raw.strip()
-    if tp is str or tp is Path or tp is PartRef or (typing.get_origin(tp) is typing.Literal and all(
-            isinstance(a, str) for a in typing.get_args(tp))):
+    if tp is str or tp is Path or tp is PartRef or _is_part_table(tp) or (
+            typing.get_origin(tp) is typing.Literal and all(isinstance(a, str) for a in typing.get_args(tp))):
         return text
     if text.lower() in ("none", "null"):
         return None
@@ -186,7 +254,8 @@ def apply_overrides(cls: type, data: dict[str, Any], overrides: typing.Iterable[
 
     On a :class:`PartRef` field ``a.b``, ``a.b=name`` sets the name (keeping options given so far)
     and ``a.b.k=v`` sets option ``k`` (starting from the field's default part when the config did
-    not name one).
+    not name one). On a :class:`PartTable` field the same holds, ``a.b.k=v`` setting a typed field or
+    an option by ``k``.
     """
     data = _deepcopy_dicts(data)
     for item in overrides:
@@ -205,6 +274,8 @@ def apply_overrides(cls: type, data: dict[str, Any], overrides: typing.Iterable[
                 node = node[p]
                 node.update(_nested(keys[i + 1:], parse_override_value(raw, tp)))
                 break
+            if _is_part_table(_dataclass_of(field_tp)) and p in node:  # ``optimizer = "sgd"``: {name = ...}
+                node[p] = _as_table(node[p])
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"{dotted}: {p!r} is not a table")
@@ -212,8 +283,9 @@ def apply_overrides(cls: type, data: dict[str, Any], overrides: typing.Iterable[
         else:
             leaf = keys[-1]
             value = parse_override_value(raw, tp)
-            if _is_part_ref(tp) and isinstance(node.get(leaf), dict) and isinstance(value, str):
-                node[leaf] = {**node[leaf], "name": value}
+            if (_is_part_ref(tp) or _is_part_table(_dataclass_of(tp))) and isinstance(value, str) \
+                    and isinstance(_as_table(node.get(leaf)), dict):
+                node[leaf] = {**_as_table(node.get(leaf)), "name": value}
             else:
                 node[leaf] = value
     return data
@@ -222,6 +294,23 @@ def apply_overrides(cls: type, data: dict[str, Any], overrides: typing.Iterable[
 def _is_part_ref(tp: Any) -> bool:
     return tp is PartRef or (typing.get_origin(tp) in (typing.Union, types.UnionType)
                              and PartRef in typing.get_args(tp))
+
+
+def _dataclass_of(tp: Any) -> Any:
+    """``tp``, or the dataclass in an optional ``tp | None``."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return next((a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)), tp)
+    return tp
+
+
+def _as_table(current: Any) -> Any:
+    """A part given as a name or an instance, as the table ``--set`` edits (anything else as it is)."""
+    if isinstance(current, str):
+        return {"name": current}
+    if isinstance(current, PartRef | PartTable):
+        return config_to_dict(current) if isinstance(current, PartTable) else \
+            {"name": current.name, **current.options}
+    return current
 
 
 def _nested(keys: list[str], value: Any) -> dict[str, Any]:
@@ -284,6 +373,9 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
     def clean(v: Any) -> Any:
         if isinstance(v, PartRef):
             return v.name if not v.options else {"name": v.name, **clean(v.options)}
+        if isinstance(v, PartTable):  # the typed fields, then the options beside them
+            return {**{k: clean(getattr(v, k)) for k in _typed_fields(type(v)) if getattr(v, k) is not None},
+                    **clean(v.options)}
         if dataclasses.is_dataclass(v):
             return {f.name: clean(getattr(v, f.name)) for f in dataclasses.fields(v)
                     if getattr(v, f.name) is not None}

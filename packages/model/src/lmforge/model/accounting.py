@@ -28,6 +28,8 @@ import json
 import math
 from collections import defaultdict
 
+from lmforge.core import PartRef
+
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "output_proj")
 BLOCK_PREFIX = "layers.0"
 
@@ -227,18 +229,19 @@ def _activations(key: tuple, batch: int, context: int, dtype_name: str) -> tuple
 
 
 @functools.lru_cache(maxsize=64)
-def _optimizer_bytes_per_parameter(key: tuple, optimizer: str) -> float:
-    """The state the optimizer allocates in its first step, per parameter element (AdamW: 8)."""
+def _optimizer_bytes_per_parameter(key: tuple, optimizer: str, options_json: str = "{}") -> float:
+    """The state the optimizer allocates in its first step, per parameter element (AdamW: 8), built with
+    its options (an SGD's momentum buffer exists only with momentum)."""
     import torch
 
-    from lmforge.core import get_part
+    from lmforge.core import build_part
 
     model = _build(key)
     params = list(model.parameters())
     for p in params:
         p.grad = torch.zeros_like(p)
     try:
-        opt = get_part("optimizer", optimizer)(params, lr=1e-3)
+        opt = build_part("optimizer", PartRef(optimizer, json.loads(options_json)), params, lr=1e-3)
         opt.step()
     except Exception as e:  # e.g. an optimizer that reads a value (.item()) off its state
         from lmforge.core import LmforgeError
@@ -252,12 +255,15 @@ def _optimizer_bytes_per_parameter(key: tuple, optimizer: str) -> float:
 
 
 def memory_bytes(cfg, batch_size: int = 1, context_length: int | None = None, param_dtype: str = "float32",
-                 activation_dtype: str | None = None, optimizer: str = "adamw") -> dict:
+                 activation_dtype: str | None = None, optimizer: str | PartRef = "adamw") -> dict:
     """Training memory in bytes: weights, gradients, optimizer state and activations at this batch
-    and context (activation checkpointing keeps each segment's input plus one segment's activations)."""
+    and context (activation checkpointing keeps each segment's input plus one segment's activations).
+    ``optimizer``: a part name, or a PartRef with the keywords it is built with besides ``lr``."""
+
     import torch
 
     key = _key(cfg)
+    opt = PartRef.parse(optimizer, "optimizer")
     T = int(context_length or dict(key)["context_length"])
     n = count_parameters(cfg)["total"]
     pb = getattr(torch, param_dtype).itemsize
@@ -271,7 +277,8 @@ def memory_bytes(cfg, batch_size: int = 1, context_length: int | None = None, pa
     else:
         blocks = layers * per_block
     out = {"weights": n * pb, "gradients": n * pb,
-           "optimizer_state": round(n * _optimizer_bytes_per_parameter(_one_layer(key), optimizer)),
+           "optimizer_state": round(n * _optimizer_bytes_per_parameter(
+               _one_layer(key), opt.name, json.dumps(opt.options, sort_keys=True))),
            "activations": outside + blocks}
     out["total"] = sum(out.values())
     return out

@@ -54,10 +54,11 @@ def available_bytes(device: torch.device) -> tuple[int, str]:
 def estimate(cfg: TrainConfig, micro_batch: int) -> dict:
     """Per process, unsharded: a ZeRO/FSDP backend needs less, which ``--force`` is for."""
     from .accounting import memory_bytes
+    from .train_setup import optimizer_ref
 
     return memory_bytes(cfg.model, batch_size=micro_batch, param_dtype="float32",
                         activation_dtype="bfloat16" if cfg.dtype == "bfloat16" else "float32",
-                        optimizer=cfg.optimizer.name)
+                        optimizer=optimizer_ref(cfg))
 
 
 def check_memory(cfg: TrainConfig, micro_batch: int, device: torch.device, force: bool = False) -> dict:

@@ -2,7 +2,9 @@
 
 The parallel backend and the metrics logger are core ``PartRef``s like the model's parts: ``parallel =
 "fsdp"`` or ``parallel = {name = "deepspeed", stage = 3}`` (``--set parallel=deepspeed --set
-parallel.stage=3``); ``metrics_logger = "tensorboard"``.
+parallel.stage=3``); ``metrics_logger = "tensorboard"``. The optimizer and the lr schedule are core
+``PartTable``s: their common options are typed fields (``optimizer.lr``), and any other key of the table
+is an option of the part (``[optimizer] name = "my_sgd"  momentum = 0.9``, ``--set optimizer.momentum=0.9``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from lmforge.core import ConfigError, PartRef
+from lmforge.core import ConfigError, PartRef, PartTable
 
 from .config import ModelConfig
 
@@ -24,8 +26,12 @@ class DataConfig:
 
 
 @dataclass
-class OptimizerConfig:
-    name: str = "adamw"  # part kind "optimizer"
+class OptimizerConfig(PartTable):
+    """Part kind "optimizer", built as ``optimizer(params, lr=lr, betas=, eps=, weight_decay=, **options)``:
+    betas, eps and weight_decay go to a part whose signature takes them (set away from their defaults
+    for one that does not, they are a ConfigError); grad_clip is the trainer's."""
+
+    name: str = "adamw"
     lr: float = 1e-3  # peak learning rate
     betas: list[float] = field(default_factory=lambda: [0.9, 0.95])
     eps: float = 1e-8
@@ -34,8 +40,11 @@ class OptimizerConfig:
 
 
 @dataclass
-class ScheduleConfig:
-    name: str = "cosine"  # part kind "lr_schedule"
+class ScheduleConfig(PartTable):
+    """Part kind "lr_schedule", called each step as ``schedule(it, lr, lr * min_lr_ratio, warmup_steps,
+    decay_steps or total steps, **options)``."""
+
+    name: str = "cosine"
     warmup_steps: int = 100
     min_lr_ratio: float = 0.1  # min_lr = lr * min_lr_ratio
     decay_steps: int | None = None  # schedule length; None = the run's total steps

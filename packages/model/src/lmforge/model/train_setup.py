@@ -6,12 +6,13 @@ Every check here fails with one ``ConfigError`` line before any model is built, 
 
 from __future__ import annotations
 
+import inspect
 import math
 from pathlib import Path
 
 import numpy as np
 
-from lmforge.core import ConfigError, check_part_options, part_names
+from lmforge.core import ConfigError, PartRef, build_part, check_part_options, get_part, part_names
 
 from .data import open_tokens
 from .train_config import TrainConfig
@@ -40,6 +41,11 @@ def validate_config(cfg: TrainConfig, world_size: int = 1) -> None:
             raise ConfigError(f"unknown {kind} {name!r} ({key}); known: {', '.join(known)}")
     if cfg.metrics_logger.options:  # a misspelled option is one line naming `metrics_logger`
         check_part_options("metrics_logger", cfg.metrics_logger, "metrics_logger")
+    # the optimizer's whole call (its typed hyperparameters and its options), the schedule's options:
+    # a misspelt option is one line naming `optimizer` or `schedule`, before a run directory exists
+    check_part_options("optimizer", optimizer_ref(cfg), "optimizer")
+    if cfg.schedule.options:
+        check_part_options("lr_schedule", cfg.schedule.part_ref, "schedule")
     if cfg.dtype not in ("float32", "bfloat16"):
         raise ConfigError(f"dtype must be 'float32' or 'bfloat16', got {cfg.dtype!r}")
     _require(cfg.seed >= 0, "seed", ">= 0", cfg.seed)
@@ -157,22 +163,52 @@ def total_steps(cfg: TrainConfig) -> int:
     return steps
 
 
-def optimizer_factory(cfg: TrainConfig):
-    from lmforge.core import get_part
+# the optimizer's typed fields it is built with (lr is the contract's; grad_clip is the trainer's)
+OPTIMIZER_HYPERPARAMETERS = ("betas", "eps", "weight_decay")
 
-    make = get_part("optimizer", cfg.optimizer.name)
+
+def optimizer_ref(cfg: TrainConfig) -> PartRef:
+    """The optimizer part and every keyword it is built with besides ``params`` and ``lr``: betas, eps
+    and weight_decay where its signature takes them, then the options of its table. A hyperparameter
+    the part does not take is left out at its default and a ConfigError when set."""
     o = cfg.optimizer
-    return lambda params: make(params, lr=o.lr, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay)
+    keywords = _keywords(get_part("optimizer", o.name))
+    defaults = type(o)()
+    common = {}
+    for key in OPTIMIZER_HYPERPARAMETERS:
+        value = getattr(o, key)
+        if keywords is None or key in keywords:
+            common[key] = tuple(value) if key == "betas" else value
+        elif value != getattr(defaults, key):
+            raise ConfigError(f"optimizer.{key}: optimizer {o.name!r} does not take {key}; leave it at its "
+                              f"default ({getattr(defaults, key)!r}) for this optimizer")
+    return PartRef(o.name, {**common, **o.options})
+
+
+def _keywords(part) -> set[str] | None:
+    """The keyword names ``part`` accepts; None when it takes any (``**kwargs``) or has no signature."""
+    try:
+        params = inspect.signature(part).parameters.values()
+    except (TypeError, ValueError):  # a builtin or extension callable: nothing to check against
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def optimizer_factory(cfg: TrainConfig):
+    """``params -> optimizer``, the ``optimizer`` part built as :func:`optimizer_ref` says."""
+    ref, lr = optimizer_ref(cfg), cfg.optimizer.lr
+    return lambda params: build_part("optimizer", ref, params, lr=lr)
 
 
 def schedule(cfg: TrainConfig, steps: int):
-    """``step -> lr`` for this run."""
-    from lmforge.core import get_part
-
-    fn = get_part("lr_schedule", cfg.schedule.name)
+    """``step -> lr`` for this run: the ``lr_schedule`` part with its options."""
     s, lr = cfg.schedule, cfg.optimizer.lr
+    ref = s.part_ref
     warmup = min(s.warmup_steps, max(0, steps - 1))
-    return lambda it: fn(it, lr, lr * s.min_lr_ratio, warmup, s.decay_steps or steps)
+    min_lr, decay = lr * s.min_lr_ratio, s.decay_steps or steps
+    return lambda it: build_part("lr_schedule", ref, it, lr, min_lr, warmup, decay)
 
 
 def load_checked_tokenizer(cfg: TrainConfig, meta: dict):
