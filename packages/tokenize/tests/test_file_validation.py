@@ -64,3 +64,10 @@ def test_ids_must_be_unique_and_dense(saved):
     path.write_text(json.dumps(holed, ensure_ascii=False, indent=0), encoding="utf-8")
     with pytest.raises(TokenizerError, match="ids are not dense: 400 tokens but id 300 is missing"):
         load_tokenizer(saved)
+
+
+@pytest.mark.parametrize("text", ['{"type": "bpe", "format_', '["bpe"]', '{"format_version": 1}'])
+def test_a_damaged_meta_file_is_a_tokenizer_error(saved, text):
+    (saved / "tokenizer.meta.json").write_text(text)  # cut short, or not what write_meta wrote
+    with pytest.raises(TokenizerError, match=r"tokenizer\.meta\.json"):
+        load_tokenizer(saved)

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lmforge.core import ConfigError, PartRef, build_part, check_part_options, get_part, part_names
+from lmforge.core import (
+    ConfigError,
+    LmforgeError,
+    PartRef,
+    build_part,
+    check_part_options,
+    get_part,
+    part_names,
+)
 
 from .data import open_tokens
 from .train_config import TrainConfig
@@ -224,7 +232,7 @@ def load_checked_tokenizer(cfg: TrainConfig, meta: dict):
         raise ConfigError("data.tokenizer_dir is set but lmforge-tokenize is not installed") from None
     try:
         tok = load_tokenizer(folder)
-    except Exception as e:  # any reason a tokenizer folder does not load is the user's to fix
+    except (LmforgeError, OSError) as e:  # a damaged or foreign folder: the user's to fix (a bug is not)
         raise ConfigError(f"data.tokenizer_dir: cannot load the tokenizer in {folder}: {e}") from None
     if tok.vocab_size != meta["vocab_size"]:
         raise ConfigError(f"data.tokenizer_dir: the tokenizer in {folder} has {tok.vocab_size} tokens but "

@@ -75,7 +75,13 @@ def read_meta(directory: str | Path) -> dict[str, Any]:
     path = Path(directory) / META_FILE
     if not path.is_file():
         raise TokenizerError(f"{directory} is not a saved tokenizer (no {META_FILE})")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:  # a truncated or overwritten meta file
+        raise TokenizerError(f"{path}: not a tokenizer meta file ({e})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("type"), str):
+        raise TokenizerError(f"{path}: names no tokenizer type")
+    return meta
 
 
 def load_tokenizer(directory: str | Path, part: str | None = None):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from lmforge.core import LmforgeError
 from lmforge.core.run_options import RunOptions, run_options
 
 _input = click.option("--input", "inputs", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
@@ -47,7 +48,7 @@ def train_cmd(run: RunOptions, **flags) -> None:
     The settings are a TokenizerTrainConfig (--config FILE, --set key=value; the flags set the same
     keys). The folder records them in train_config.toml: --resume DIR trains again with them unless DIR
     already holds the finished tokenizer. Training runs on the CPU (--device auto or cpu)."""
-    from lmforge.core import LmforgeError, config_to_toml, get_part, load_config, lock_dir
+    from lmforge.core import config_to_toml, get_part, load_config, lock_dir
 
     from .base import load_tokenizer
     from .train_config import SAVED_NAME, TokenizerTrainConfig
@@ -99,7 +100,7 @@ def _toml_value(value) -> str:
 def _finished(folder: Path, load_tokenizer) -> bool:
     try:
         load_tokenizer(folder)
-    except Exception:  # an unfinished or damaged folder is trained again
+    except (LmforgeError, OSError):  # an unfinished or damaged folder is trained again (a bug is not)
         return False
     return True
 
