@@ -49,3 +49,33 @@ def test_ray_executor_matches_local(tmp_path):
     assert [e["result"] for e in remote] == [e["result"] for e in local]
     assert [e["curve"] for e in remote] == [e["curve"] for e in local]
     assert {e["worker"] for e in remote} == {"ray"}
+
+
+def test_a_database_hiccup_is_retried_and_a_bug_stops_the_service(tmp_path, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    store = Store(make_engine(default_url(tmp_path / "lab")))
+    key = store.authenticate(store.add_key("k", 1e15))["id"]
+    backend = SurrogateBackend()
+    exp = Experiment(model={**SHAPE, "d_model": 16}, flops=1e12)
+    store.submit(key, exp, backend.name, backend.cost(exp))
+    claim_next, calls = store.claim_next, []
+
+    def flaky_claim(label):
+        calls.append(label)
+        if len(calls) == 1:  # the first claim meets a locked database
+            raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+        if len(calls) >= 3:  # later claims meet a bug
+            raise KeyError("a bug in claim_next")
+        return claim_next(label)
+
+    monkeypatch.setattr(store, "claim_next", flaky_claim)
+    stopped = []
+    dispatcher = Dispatcher(store, "surrogate", {}, "local", workers=1, on_failure=lambda: stopped.append(1))
+    dispatcher.start()
+    try:
+        dispatcher.thread.join(120)  # the loop ends by itself on the bug
+        assert not dispatcher.thread.is_alive() and stopped == [1]
+        assert store.experiments(key)[0]["status"] in ("running", "done")  # claimed after the retry
+    finally:
+        dispatcher.stop()

@@ -1,5 +1,8 @@
 """The dispatcher: a thread that feeds queued experiments to an executor and records what comes back.
 
+A database error that passes (busy, briefly unreachable) is retried; any other error in the loop is
+a bug and stops the service rather than leaving it accepting experiments it never runs.
+
 On start, experiments the database still calls ``running`` belong to a service that died (its
 workers exit with it), so they are marked failed and refunded; queued ones simply run. On a clean
 stop, the experiments in flight go back to the queue, so the next start runs them again.
@@ -8,7 +11,10 @@ stop, the experiments in flight go back to the queue, so the next start runs the
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from .store import Store
@@ -20,8 +26,11 @@ log = logging.getLogger("lmforge.scaling.service")
 class Dispatcher:
     def __init__(self, store: Store, backend: str, options: dict[str, Any], executor: str = "local",
                  workers: int = 2, executor_options: dict[str, Any] | None = None,
-                 poll_s: float = 0.1) -> None:
+                 poll_s: float = 0.1, on_failure: Callable[[], None] | None = None) -> None:
         self.store, self.poll_s = store, poll_s
+        # by default a dispatcher bug stops the whole service (uvicorn shuts down on SIGTERM, and the
+        # lifespan hands the runs in flight back to the queue for the next start)
+        self.on_failure = on_failure or (lambda: os.kill(os.getpid(), signal.SIGTERM))
         self.backend = backend
         self._stop = threading.Event()
         self.recovered = self._recover()
@@ -49,12 +58,18 @@ class Dispatcher:
         self.executor.shutdown()
 
     def _loop(self) -> None:
+        from sqlalchemy.exc import OperationalError
+
         while not self._stop.is_set():
             try:
                 self._step()
-            except Exception:  # a database hiccup must not end the dispatcher; it is logged loudly
-                log.exception("dispatcher step failed")
+            except OperationalError:  # the database busy or unreachable for a moment: try again
+                log.exception("dispatcher step failed on the database; retrying in 1 s")
                 self._stop.wait(1.0)
+            except Exception:  # a bug: a service that kept taking submits it never runs would hide it
+                log.exception("the dispatcher failed; stopping the service")
+                self.on_failure()
+                return
 
     def _step(self) -> None:
         while (slot := self.executor.idle()) is not None:
