@@ -119,6 +119,45 @@ def _sift_down(hc, hp, i, n, pa, pb, tb, toff, tlen):
     hp[i] = p
 
 
+@njit(cache=True, inline="always")
+def _count_pair(x, y, w, c, table, shift, n_pairs, pa, pb, pcnt, phead, node_word, node_next, n_nodes):
+    """Add ``c`` to the count of pair (x, y), met in word ``w``: a new pair gets the next id (and the
+    table grows at half full), and ``w`` joins the pair's word list unless it heads it already.
+    Returns what may have been reallocated or advanced, in argument order."""
+    key = np.int64(x) << 32 | y
+    h = _slot(table, shift, key)
+    if table[h, 0] == key:
+        pid = table[h, 1]
+    else:
+        pid = n_pairs
+        n_pairs += 1
+        if pid >= pa.shape[0]:
+            old = pcnt.shape[0]
+            pa = _grow(pa, pid + 1)
+            pb = _grow(pb, pid + 1)
+            pcnt = _grow(pcnt, pid + 1)
+            phead = _grow(phead, pid + 1)
+            phead[old:] = -1
+            pcnt[old:] = 0
+        pa[pid] = x
+        pb[pid] = y
+        table[h, 0] = key
+        table[h, 1] = pid
+        if 2 * n_pairs > table.shape[0]:
+            table, shift = _pair_table(pa, pb, n_pairs, 2 * table.shape[0])
+    pcnt[pid] += c
+    h = phead[pid]
+    if h == -1 or node_word[h] != w:
+        if n_nodes >= node_word.shape[0]:
+            node_word = _grow(node_word, n_nodes + 1)
+            node_next = _grow(node_next, n_nodes + 1)
+        node_word[n_nodes] = w
+        node_next[n_nodes] = h
+        phead[pid] = n_nodes
+        n_nodes += 1
+    return table, shift, n_pairs, pa, pb, pcnt, phead, node_word, node_next, n_nodes
+
+
 @njit(cache=True)
 def learn_merges_flat(toks, starts, lens, wcounts, n_merges):
     """-> int64[(merges done), 2] of (left id, right id); merge k makes id 256 + k. Rewrites toks/lens."""
@@ -148,37 +187,9 @@ def learn_merges_flat(toks, starts, lens, wcounts, n_merges):
         s = starts[w]
         c = wcounts[w]
         for i in range(s, s + lens[w] - 1):
-            key = np.int64(toks[i]) << 32 | toks[i + 1]
-            h = _slot(table, shift, key)
-            if table[h, 0] == key:
-                pid = table[h, 1]
-            else:
-                pid = n_pairs
-                n_pairs += 1
-                if pid >= pa.shape[0]:
-                    pa = _grow(pa, pid + 1)
-                    pb = _grow(pb, pid + 1)
-                    pcnt = _grow(pcnt, pid + 1)
-                    old = phead.shape[0]
-                    phead = _grow(phead, pid + 1)
-                    phead[old:] = -1
-                    pcnt[old:] = 0
-                pa[pid] = toks[i]
-                pb[pid] = toks[i + 1]
-                table[h, 0] = key
-                table[h, 1] = pid
-                if 2 * n_pairs > table.shape[0]:
-                    table, shift = _pair_table(pa, pb, n_pairs, 2 * table.shape[0])
-            pcnt[pid] += c
-            h = phead[pid]
-            if h == -1 or node_word[h] != w:
-                if n_nodes >= node_word.shape[0]:
-                    node_word = _grow(node_word, n_nodes + 1)
-                    node_next = _grow(node_next, n_nodes + 1)
-                node_word[n_nodes] = w
-                node_next[n_nodes] = h
-                phead[pid] = n_nodes
-                n_nodes += 1
+            table, shift, n_pairs, pa, pb, pcnt, phead, node_word, node_next, n_nodes = _count_pair(
+                toks[i], toks[i + 1], w, c, table, shift, n_pairs, pa, pb, pcnt, phead, node_word,
+                node_next, n_nodes)
 
     hc = np.empty(max(16, 2 * n_pairs), np.int64)
     hp = np.empty(max(16, 2 * n_pairs), np.int64)
@@ -252,37 +263,9 @@ def learn_merges_flat(toks, starts, lens, wcounts, n_merges):
                         if not (dx == a and dy == b):
                             dpid = table[_slot(table, shift, np.int64(dx) << 32 | dy), 1]
                             pcnt[dpid] -= c
-                        key = np.int64(gx) << 32 | gy
-                        h = _slot(table, shift, key)
-                        if table[h, 0] == key:
-                            gpid = table[h, 1]
-                        else:
-                            gpid = n_pairs
-                            n_pairs += 1
-                            if gpid >= pa.shape[0]:
-                                pa = _grow(pa, gpid + 1)
-                                pb = _grow(pb, gpid + 1)
-                                old = pcnt.shape[0]
-                                pcnt = _grow(pcnt, gpid + 1)
-                                phead = _grow(phead, gpid + 1)
-                                phead[old:] = -1
-                                pcnt[old:] = 0
-                            pa[gpid] = gx
-                            pb[gpid] = gy
-                            table[h, 0] = key
-                            table[h, 1] = gpid
-                            if 2 * n_pairs > table.shape[0]:
-                                table, shift = _pair_table(pa, pb, n_pairs, 2 * table.shape[0])
-                        pcnt[gpid] += c
-                        h = phead[gpid]
-                        if h == -1 or node_word[h] != w:
-                            if n_nodes >= node_word.shape[0]:
-                                node_word = _grow(node_word, n_nodes + 1)
-                                node_next = _grow(node_next, n_nodes + 1)
-                            node_word[n_nodes] = w
-                            node_next[n_nodes] = h
-                            phead[gpid] = n_nodes
-                            n_nodes += 1
+                        table, shift, n_pairs, pa, pb, pcnt, phead, node_word, node_next, n_nodes = \
+                            _count_pair(gx, gy, w, c, table, shift, n_pairs, pa, pb, pcnt, phead,
+                                        node_word, node_next, n_nodes)
                     toks[o] = t
                     o += 1
                     i += 2
