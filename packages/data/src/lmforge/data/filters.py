@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from lmforge.core import PartRef, bind_part
+
 from .documents import Document
 
 
@@ -26,8 +28,6 @@ class LanguageFilter:
         identifier: str | dict = "fasttext_lid176",
         max_chars: int = 10_000,
     ) -> None:
-        from lmforge.core import bind_part
-
         self.max_chars = max_chars
         self.languages = set(languages or ["en"])
         self.min_score = min_score
@@ -54,8 +54,6 @@ class ClassifierFilter:
     """
 
     def __init__(self, classifier: str | dict, drop_label: str, min_score: float = 0.5) -> None:
-        from lmforge.core import PartRef, bind_part
-
         self.drop_label, self.min_score = drop_label, min_score
         ref = PartRef.parse(classifier, "classifier filter: classifier")
         model = ref.options.get("model")
